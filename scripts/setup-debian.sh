@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and benchmarks use. Safe to run again; skips what is present.
+# Usage: scripts/setup-debian.sh [--bench]
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have curl || need+=(curl)
+have promtool || need+=(prometheus)
+if [ "${1:-}" = "--bench" ]; then
+  have squid || need+=(squid)
+  have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+  have ssh || need+=(openssh-client)
+  have wrk || need+=(wrk)
+  have tc || need+=(iproute2)
+fi
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" != "0" ]; then
+  echo "setup-debian: missing ${need[*]}; run as root or install them yourself" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
