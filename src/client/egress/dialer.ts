@@ -1,0 +1,114 @@
+/**
+ * How `sc` reaches targets in the private network: the localhost policy and the dial timeout, applied to both
+ * plain HTTP requests (through a keep-alive agent) and CONNECT pipes.
+ */
+import dns, { type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import net, { isIP } from 'node:net';
+import type { ProxyLocalhost } from '../../options/run-options.js';
+
+export class PolicyError extends Error {
+  readonly code = 'ESC_LOCALHOST_DENIED';
+}
+
+export interface DialPolicy {
+  proxyLocalhost: ProxyLocalhost;
+  dialTimeoutMs: number;
+}
+
+/** localhost, *.localhost, the unspecified addresses and every loopback address count as "localhost". */
+export function isLocalhostName(host: string): boolean {
+  const h = host
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  return isLoopbackAddress(h);
+}
+
+export function isLoopbackAddress(ip: string): boolean {
+  if (isIP(ip) === 4) return ip.startsWith('127.') || ip === '0.0.0.0';
+  if (isIP(ip) === 6)
+    return ip === '::1' || ip === '::' || /^::ffff:127\./i.test(ip) || /^(0+:){7}0*1$/.test(ip);
+  return false;
+}
+
+type LookupCb = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * A dns.lookup that refuses loopback results when localhost is denied, so a hosts-file alias of 127.0.0.1 is
+ * treated like "localhost" itself.
+ */
+export function policyLookup(policy: DialPolicy): net.LookupFunction {
+  return (hostname: string, options: dns.LookupOptions, cb: LookupCb) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return cb(err, []);
+      const list = addresses;
+      if (policy.proxyLocalhost === 'deny' && list.some((a) => isLoopbackAddress(a.address))) {
+        return cb(new PolicyError(`${hostname} resolves to a loopback address`), []);
+      }
+      if (options.all) return cb(null, list);
+      const first = list[0];
+      if (!first)
+        return cb(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+      cb(null, first.address, first.family);
+    });
+  };
+}
+
+/** Throws PolicyError when the policy forbids this host outright (before any DNS). */
+export function checkHost(policy: DialPolicy, host: string): void {
+  if (policy.proxyLocalhost === 'deny' && isLocalhostName(host)) {
+    throw new PolicyError(`localhost proxying is disabled: ${host}`);
+  }
+}
+
+/** Opens a TCP connection under the policy, failing with code ESC_DIAL_TIMEOUT after the dial timeout. */
+export function dial(policy: DialPolicy, host: string, port: number): net.Socket {
+  checkHost(policy, host);
+  const socket = net.connect({
+    host: host.replace(/^\[|\]$/g, ''),
+    port,
+    allowHalfOpen: true,
+    noDelay: true,
+    lookup: policyLookup(policy),
+  });
+  if (policy.dialTimeoutMs > 0) {
+    const timer = setTimeout(() => {
+      socket.destroy(
+        Object.assign(new Error(`dial ${host}:${port} timed out`), { code: 'ESC_DIAL_TIMEOUT' }),
+      );
+    }, policy.dialTimeoutMs);
+    socket.once('connect', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  }
+  return socket;
+}
+
+/** Keep-alive agent for plain HTTP targets whose sockets come from `dial`. */
+export class PolicyAgent extends http.Agent {
+  constructor(
+    private readonly policy: DialPolicy,
+    idleTimeoutMs: number,
+  ) {
+    super({
+      keepAlive: true,
+      maxSockets: Infinity,
+      maxFreeSockets: 256,
+      timeout: idleTimeoutMs || undefined,
+    });
+  }
+
+  override createConnection(
+    options: net.NetConnectOpts & { host?: string; port?: number },
+    cb?: (err: Error | null, s: net.Socket) => void,
+  ): net.Socket {
+    const socket = dial(this.policy, String(options.host ?? 'localhost'), Number(options.port ?? 80));
+    void cb;
+    return socket;
+  }
+}

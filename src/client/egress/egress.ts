@@ -1,0 +1,219 @@
+/**
+ * The private-network half of every proxied request: a stream arrives from the server over the tunnel, and `sc`
+ * fetches it from the target.
+ *
+ *   tunnel stream {:method GET, :authority app:3000, :path /x} ──> http.request(app:3000 GET /x) ──> response
+ *   tunnel stream {:method CONNECT, :authority app:443}        ──> net.connect(app:443) ──> byte pipe
+ *
+ * Failures answer the stream with the status and X-Sluice-Error code from protocol/errors.ts.
+ */
+import http, { type IncomingMessage } from 'node:http';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Logger } from '../../observability/log.js';
+import {
+  ERROR_HEADER,
+  codeForSocketError,
+  errorBody,
+  proxyErrors,
+  type ProxyErrorCode,
+} from '../../protocol/errors.js';
+import { endToEndHeaders } from '../../protocol/tunnel-protocol.js';
+import type { ClientMetrics } from '../api/metrics.js';
+import { checkHost, dial, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
+
+export interface EgressConfig extends DialPolicy {
+  idleConnTimeoutMs: number;
+  responseHeaderTimeoutMs: number;
+}
+
+export interface HttpLogEvent {
+  method: string;
+  url: string;
+  status: number;
+  durationMs: number;
+  error?: string;
+}
+
+export interface EgressDeps {
+  log: Logger;
+  metrics: ClientMetrics;
+  /** --log-http for the proxy module; called once per finished request. */
+  logHttp?: (e: HttpLogEvent) => void;
+}
+
+const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
+
+function splitAuthority(authority: string, defaultPort: number): { host: string; port: number } | null {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/@]+)(?::(\d{1,5}))?$/.exec(authority);
+  if (!m) return null;
+  const port = m[2] ? Number(m[2]) : defaultPort;
+  return port > 0 && port < 65536 ? { host: m[1]!, port } : null;
+}
+
+export class Egress {
+  private readonly agent: PolicyAgent;
+
+  constructor(
+    private readonly cfg: EgressConfig,
+    private readonly deps: EgressDeps,
+  ) {
+    this.agent = new PolicyAgent(cfg, cfg.idleConnTimeoutMs);
+  }
+
+  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => undefined);
+    if (headers[':method'] === 'CONNECT') this.connect(stream, headers);
+    else this.request(stream, headers);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private fail(stream: ServerHttp2Stream, code: ProxyErrorCode, method: string, detail?: string): void {
+    this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
+    if (stream.headersSent) {
+      stream.close(NGHTTP2_CONNECT_ERROR);
+      return;
+    }
+    if (stream.destroyed || stream.closed) return;
+    const body = errorBody(code, detail);
+    stream.respond({
+      ':status': proxyErrors[code].status,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      [ERROR_HEADER]: code,
+    });
+    stream.end(method === 'HEAD' ? undefined : body);
+  }
+
+  private errorCode(err: unknown): ProxyErrorCode {
+    if (err instanceof PolicyError) return this.cfg.proxyLocalhost === 'deny' ? 'localhost_denied' : 'denied';
+    return codeForSocketError(err);
+  }
+
+  private connect(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const authority = String(headers[':authority'] ?? '');
+    const target = splitAuthority(authority, 0);
+    if (!target) return this.fail(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
+    const { metrics } = this.deps;
+    let socket;
+    try {
+      socket = dial(this.cfg, target.host, target.port);
+    } catch (err) {
+      return this.fail(stream, this.errorCode(err), 'CONNECT', authority);
+    }
+    metrics.httpRequestsInFlight.inc({ method: 'CONNECT' });
+    const started = Date.now();
+    let opened = false;
+    socket.once('connect', () => {
+      opened = true;
+      metrics.dialerDialedTotal.inc({ host: authority });
+      if (stream.destroyed) return socket.destroy();
+      stream.respond({ ':status': 200 });
+      socket.pipe(stream);
+      stream.pipe(socket);
+    });
+    socket.on('error', (err) => {
+      if (!opened) {
+        metrics.dialerErrorsTotal.inc({ host: authority });
+        this.fail(stream, this.errorCode(err), 'CONNECT', authority);
+      } else if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
+    });
+    stream.on('close', () => socket.destroy());
+    socket.once('close', () => {
+      if (opened) metrics.dialerClosedTotal.inc({ host: authority });
+      metrics.httpRequestsInFlight.dec({ method: 'CONNECT' });
+      const status = opened ? 200 : 502;
+      metrics.httpRequestsTotal.inc({ code: String(status), method: 'CONNECT' });
+      this.deps.logHttp?.({ method: 'CONNECT', url: authority, status, durationMs: Date.now() - started });
+      if (!stream.closed) stream.end();
+    });
+  }
+
+  private request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const method = String(headers[':method'] ?? 'GET');
+    const authority = String(headers[':authority'] ?? '');
+    const path = String(headers[':path'] ?? '/');
+    const target = splitAuthority(authority, 80);
+    if (!target || !path.startsWith('/'))
+      return this.fail(stream, 'bad_request', method, `bad target "${authority}${path}"`);
+    try {
+      checkHost(this.cfg, target.host);
+    } catch (err) {
+      return this.fail(stream, this.errorCode(err), method, target.host);
+    }
+    const { metrics } = this.deps;
+    const started = Date.now();
+    const end = metrics.httpRequestDuration.startTimer({ method });
+    metrics.httpRequestsInFlight.inc({ method });
+    let status = 0;
+    let finished = false;
+    const done = (error?: string): void => {
+      if (finished) return;
+      finished = true;
+      metrics.httpRequestsInFlight.dec({ method });
+      metrics.httpRequestsTotal.inc({ code: String(status), method });
+      end({ code: String(status) });
+      this.deps.logHttp?.({
+        method,
+        url: `http://${authority}${path}`,
+        status,
+        durationMs: Date.now() - started,
+        error,
+      });
+    };
+    const outHeaders: Record<string, string | string[]> = { ...endToEndHeaders(headers), host: authority };
+    const req = http.request({
+      host: target.host.replace(/^\[|\]$/g, ''),
+      port: target.port,
+      method,
+      path,
+      headers: outHeaders,
+      agent: this.agent,
+      setHost: false,
+    });
+    let headerTimer: NodeJS.Timeout | undefined;
+    if (this.cfg.responseHeaderTimeoutMs > 0) {
+      headerTimer = setTimeout(() => {
+        req.destroy(Object.assign(new Error('response header timeout'), { code: 'ESC_RESPONSE_TIMEOUT' }));
+      }, this.cfg.responseHeaderTimeoutMs);
+    }
+    req.on('response', (res: IncomingMessage) => {
+      clearTimeout(headerTimer);
+      status = res.statusCode ?? 502;
+      if (stream.destroyed) return res.destroy();
+      const h: Record<string, string | string[] | number> = {
+        ...endToEndHeaders(res.headers),
+        ':status': status,
+      };
+      try {
+        stream.respond(h, { endStream: false });
+      } catch {
+        status = 502;
+        res.destroy();
+        return this.fail(stream, 'upstream_reset', method, 'invalid response header from target');
+      }
+      res.pipe(stream);
+      res.on('error', () => stream.close(NGHTTP2_CONNECT_ERROR));
+      res.on('end', () => done());
+    });
+    req.on('error', (err) => {
+      clearTimeout(headerTimer);
+      const code = this.errorCode(err);
+      if (status === 0) status = proxyErrors[code].status;
+      this.fail(stream, code, method, `${target.host}:${target.port}`);
+      done(code);
+    });
+    stream.on('close', () => {
+      clearTimeout(headerTimer);
+      if (!finished) {
+        req.destroy();
+        done('canceled');
+      }
+      if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
+        this.deps.log.debug('stream reset', { code: stream.rstCode });
+    });
+    stream.pipe(req);
+  }
+}

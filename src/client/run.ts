@@ -1,0 +1,235 @@
+/**
+ * Composition root of `sc run`: creates the tunnel over REST, keeps its connections, serves streams from the
+ * private network, and owns the lifecycle (ready, drain, delete). Signals and exit codes stay in src/client/cli.
+ *
+ *   start ──REST create (retry until --start-timeout)──> links dial ──first "ready"──> "you may start your tests"
+ *   stop  ──readiness 503, GOAWAY on every link──> in-flight streams finish ──REST delete──> done(0)
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import tls from 'node:tls';
+import type { Logger } from '../observability/log.js';
+import type { RunOptions } from '../options/run-options.js';
+import type { ClientMetrics } from './api/metrics.js';
+import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
+import { Egress, type HttpLogEvent } from './egress/egress.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { Backoff, sleep } from './supervisor/backoff.js';
+import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
+import { Supervisor } from './supervisor/supervisor.js';
+
+export interface ClientDeps {
+  log: Logger;
+  metrics: ClientMetrics;
+  version: string;
+  /** --log-http for the proxy module. */
+  logHttp?: (e: HttpLogEvent) => void;
+}
+
+/** Reads --cacert-file entries: paths or data:base64,... values. */
+export async function loadCaCerts(entries: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.startsWith('data:')) {
+      const b64 = e.slice(e.indexOf(',') + 1);
+      out.push(Buffer.from(b64, 'base64').toString('utf8'));
+    } else {
+      out.push(await readFile(e, 'utf8'));
+    }
+  }
+  return out;
+}
+
+function createBody(opts: RunOptions, version: string): Record<string, unknown> {
+  return {
+    tunnel_identifier: opts.tunnelName,
+    protocol: 'h2c',
+    tunnel_pool: opts.tunnelPool,
+    shared: opts.shared,
+    shared_tunnel: opts.shared === 'all',
+    tunnel_domains: opts.tunnelDomains,
+    direct_domains: opts.directDomains,
+    deny_domains: opts.denyDomains,
+    tls_resign_domains: opts.tlsResignDomains,
+    tls_passthrough_domains: opts.tlsPassthroughDomains,
+    metadata: {
+      hostname: os.hostname(),
+      platform: process.platform,
+      release: version,
+      build: version,
+      nofile_limit: 0,
+      host_cpu: os.cpus().length,
+      host_memory: os.totalmem(),
+      region: opts.region,
+      extra: opts.metadata,
+    },
+  };
+}
+
+export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
+  const { log, metrics } = deps;
+  const control = log.child('control');
+  const tunnelLog = log.child('tunnel');
+  let info: TunnelInfo | null = null;
+  let supervisor: Supervisor | null = null;
+  let rest: RestClient | null = null;
+  let egress: Egress | null = null;
+  let alive = true;
+  let stopping = false;
+  const stopSignal = new AbortController();
+
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+  let resolveDone!: (c: ExitCodeValue) => void;
+  const done = new Promise<ExitCodeValue>((r) => (resolveDone = r));
+  const finish = (code: ExitCodeValue): void => {
+    alive = false;
+    metrics.tunnelConnections.set(0);
+    resolveDone(code);
+  };
+
+  const state: ClientState = {
+    isReady: () => !stopping && (supervisor?.isReady() ?? false),
+    isAlive: () => alive,
+    info: () => info,
+    connections: () => ({ active: supervisor?.active() ?? 0, wanted: opts.tunnelConnections }),
+  };
+
+  /** Creates the tunnel, retrying what can be retried until --start-timeout. */
+  const create = async (client: RestClient): Promise<CreatedTunnel> => {
+    const deadline = Date.now() + opts.startTimeout;
+    const backoff = new Backoff(250, 5000);
+    for (;;) {
+      try {
+        return await client.createTunnel(createBody(opts, deps.version));
+      } catch (err) {
+        if (!(err instanceof ControlError) || !err.retryable || stopSignal.signal.aborted) throw err;
+        const wait = backoff.next();
+        if (Date.now() + wait > deadline) {
+          throw new ControlError(
+            `${err.message}; gave up after ${Math.round(opts.startTimeout / 1000)}s (--start-timeout)`,
+            err.exitCode,
+            false,
+          );
+        }
+        control.info('server not reachable yet, retrying', { error: err.message, backoff: `${wait}ms` });
+        await sleep(wait, stopSignal.signal);
+      }
+    }
+  };
+
+  const shutdown = async (reason: string, deleteTunnel: boolean, code: ExitCodeValue): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    stopSignal.abort();
+    control.info('shutting down', { reason });
+    if (supervisor) {
+      supervisor.drain();
+      const deadline = Date.now() + opts.shutdownTimeout;
+      while (supervisor.inFlight() > 0 && Date.now() < deadline) await sleep(50);
+      if (supervisor.inFlight() > 0)
+        control.info('shutdown timeout: closing requests still in flight', { count: supervisor.inFlight() });
+    }
+    if (deleteTunnel && rest && info) {
+      try {
+        await rest.deleteTunnel(info.tunnel_id, reason.replace(/[^\w.-]+/g, '_').slice(0, 64) || 'shutdown');
+        control.info('tunnel deleted', { id: info.tunnel_id });
+      } catch (err) {
+        control.error('could not delete the tunnel on the server', { error: (err as Error).message });
+      }
+    }
+    supervisor?.close();
+    egress?.close();
+    rest?.close();
+    control.info('goodbye');
+    finish(code);
+  };
+
+  const main = async (): Promise<void> => {
+    control.info('Sluice sc starting', { version: deps.version });
+    control.info("please wait for 'you may start your tests' to start your tests");
+    const ca = [...tls.rootCertificates, ...(await loadCaCerts(opts.cacertFile))];
+    rest = new RestClient(opts.restUrl, opts.username, opts.accessKey, ca, `sluice-sc/${deps.version}`);
+    control.info('provisioning tunnel', { region: opts.region, name: opts.tunnelName, server: opts.restUrl });
+    const created = await create(rest);
+    for (const m of created.messages?.info ?? []) control.info(m);
+    for (const m of created.messages?.warning ?? []) control.info(`warning: ${m}`);
+    info = {
+      tunnel_id: created.id,
+      tunnel_name: opts.tunnelName,
+      tunnel_server: created.edge_address,
+      tunnel_host: created.host,
+    };
+    metrics.tunnelInfo.set(
+      { addr: created.edge_address, hostname: created.host, id: created.id, name: opts.tunnelName },
+      1,
+    );
+    control.info('tunnel running', { id: created.id });
+    if (stopping) return;
+    egress = new Egress(
+      {
+        proxyLocalhost: opts.proxyLocalhost,
+        dialTimeoutMs: opts.httpDialTimeout,
+        idleConnTimeoutMs: opts.httpIdleConnTimeout,
+        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
+      },
+      { log: log.child('proxy'), metrics, logHttp: deps.logHttp },
+    );
+    const eg = egress;
+    const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
+      edgeAddress: created.edge_address,
+      tunnelId: created.id,
+      token: created.connection_token,
+      index,
+      maxStreams: opts.tunnelMaxConcurrentStreams,
+      ca,
+      keepaliveIntervalMs: opts.tunnelKeepaliveInterval,
+      keepaliveTimeoutMs: opts.tunnelKeepaliveTimeout,
+      handshakeTimeoutMs: Math.max(opts.httpTlsHandshakeTimeout, 1000),
+      clientVersion: deps.version,
+    }));
+    supervisor = new Supervisor(
+      links,
+      {
+        firstReady: () => {
+          control.info('Sluice tunnel is up, you may start your tests', { id: created.id });
+          resolveReady();
+        },
+        ended: (reason, message, clean) => {
+          if (clean) control.info('tunnel stopped by the server', { reason, message });
+          else control.error('tunnel refused by the server', { reason, message });
+          void shutdown(`server: ${reason}`, false, clean ? ExitCode.OK : ExitCode.REFUSED);
+        },
+        stream: (s, h) => eg.handle(s, h),
+      },
+      tunnelLog,
+      metrics,
+    );
+    supervisor.start();
+  };
+
+  main().catch((err: unknown) => {
+    const code = err instanceof ControlError ? err.exitCode : ExitCode.INTERNAL;
+    control.error(`fatal error exiting: create tunnel: ${(err as Error).message}`);
+    if (!(err instanceof ControlError)) control.debug('stack', { stack: (err as Error).stack });
+    stopping = true;
+    supervisor?.destroy();
+    rest?.close();
+    finish(code);
+  });
+
+  return {
+    state,
+    ready,
+    done,
+    stop: (reason) => void shutdown(reason, true, ExitCode.OK),
+    abort: (reason) => {
+      control.info('aborting', { reason });
+      stopping = true;
+      supervisor?.destroy();
+      egress?.close();
+      rest?.close();
+      finish(ExitCode.INTERNAL);
+    },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * The client's calls to the server's REST API (Sauce Labs' tunnel shapes). TLS is always verified: system roots
+ * plus --cacert-file.
+ */
+import https from 'node:https';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+
+export interface CreatedTunnel {
+  id: string;
+  tunnel_identifier: string;
+  host: string;
+  edge_address: string;
+  connection_token: string;
+  messages?: { fatal?: string[]; info?: string[]; warning?: string[] };
+}
+
+/** A failure with the exit code it leads to, and whether trying again can help. */
+export class ControlError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+    readonly retryable: boolean,
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+}
+
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+]);
+
+export class RestClient {
+  readonly agent: https.Agent;
+  private readonly base: URL;
+  private readonly auth: string;
+
+  constructor(
+    restUrl: string,
+    private readonly username: string,
+    accessKey: string,
+    readonly ca: string[],
+    readonly userAgent: string,
+  ) {
+    this.base = new URL(restUrl.endsWith('/') ? restUrl : restUrl + '/');
+    this.auth = 'Basic ' + Buffer.from(`${username}:${accessKey}`).toString('base64');
+    this.agent = new https.Agent({ keepAlive: true, ca, minVersion: 'TLSv1.2' });
+  }
+
+  private call(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<unknown> {
+    const url = new URL(path, this.base);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, {
+        method,
+        agent: this.agent,
+        headers: {
+          authorization: this.auth,
+          accept: 'application/json',
+          'user-agent': this.userAgent,
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+        },
+        timeout: timeoutMs,
+      });
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        const code = err.code ?? '';
+        if (TLS_TRUST_CODES.has(code)) {
+          reject(
+            new ControlError(
+              `TLS verification of ${url.host} failed (${code}): trust the server's CA with --cacert-file or SAUCE_CACERT_FILE`,
+              ExitCode.UNREACHABLE,
+              false,
+            ),
+          );
+        } else {
+          reject(
+            new ControlError(
+              `cannot reach ${url.origin}: ${code || err.message}`,
+              ExitCode.UNREACHABLE,
+              true,
+            ),
+          );
+        }
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new ControlError(err.message, ExitCode.UNREACHABLE, true)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = null;
+          try {
+            json = text ? JSON.parse(text) : null;
+          } catch {
+            /* reported below */
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(json);
+          const msg = (json as { error?: string } | null)?.error ?? text.slice(0, 200);
+          if (status === 401) {
+            return reject(
+              new ControlError(
+                `authentication failed: ${msg} (check username and access key)`,
+                ExitCode.AUTH,
+                false,
+                status,
+              ),
+            );
+          }
+          if (status === 429 || status >= 500) {
+            return reject(
+              new ControlError(`server error ${status}: ${msg}`, ExitCode.UNREACHABLE, true, status),
+            );
+          }
+          reject(
+            new ControlError(
+              `server refused ${method} ${url.pathname} (${status}): ${msg}`,
+              ExitCode.REFUSED,
+              false,
+              status,
+            ),
+          );
+        });
+      });
+      req.end(payload);
+    });
+  }
+
+  private userPath(rest: string): string {
+    return `${encodeURIComponent(this.username)}/${rest}`;
+  }
+
+  async createTunnel(body: Record<string, unknown>): Promise<CreatedTunnel> {
+    const t = (await this.call('POST', this.userPath('tunnels'), body)) as CreatedTunnel;
+    if (
+      !t ||
+      typeof t.id !== 'string' ||
+      typeof t.edge_address !== 'string' ||
+      typeof t.connection_token !== 'string'
+    ) {
+      throw new ControlError(
+        'the server answered tunnel creation without id, edge_address or token',
+        ExitCode.REFUSED,
+        false,
+      );
+    }
+    return t;
+  }
+
+  async deleteTunnel(id: string, reason: string): Promise<void> {
+    await this.call(
+      'DELETE',
+      this.userPath(`tunnels/${id}?reason=${encodeURIComponent(reason)}&wait=0`),
+      undefined,
+      5000,
+    );
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Every way a proxied request can fail, mapped in one place to an HTTP status, the `X-Sluice-Error` header value
+ * and the metric label. The client's egress and the server's proxy entry both answer through this table, so a
+ * browser sees the same thing whichever side failed. docs/errors.md lists the same codes (a test checks it).
+ */
+
+export const ERROR_HEADER = 'x-sluice-error';
+
+export const proxyErrors = {
+  bad_request: { status: 400, text: 'malformed proxy request' },
+  proxy_auth_required: { status: 407, text: 'proxy credentials are missing or wrong' },
+  auth_rate_limited: { status: 429, text: 'too many failed authentication attempts' },
+  tunnel_not_found: { status: 403, text: 'no running tunnel with that name is available to this account' },
+  tunnel_forbidden: { status: 403, text: 'this account may not use that tunnel' },
+  denied: { status: 403, text: 'the tunnel client refused to proxy to this host' },
+  localhost_denied: { status: 403, text: 'localhost proxying is disabled (sc run --proxy-localhost)' },
+  header_too_large: { status: 431, text: 'request header fields too large' },
+  tunnel_unavailable: { status: 503, text: 'the tunnel has no usable connection' },
+  tunnel_capacity: { status: 503, text: 'all tunnel streams are busy; retry later' },
+  tunnel_stream_failed: { status: 502, text: 'the tunnel connection failed while carrying the request' },
+  dial_refused: { status: 502, text: 'the target refused the connection' },
+  dns_failed: { status: 502, text: 'the target host name did not resolve' },
+  dial_failed: { status: 502, text: 'failed to connect to the target' },
+  upstream_reset: { status: 502, text: 'the target closed the connection' },
+  dial_timeout: { status: 504, text: 'connecting to the target timed out' },
+  response_timeout: { status: 504, text: 'the target did not answer in time' },
+} as const;
+
+export type ProxyErrorCode = keyof typeof proxyErrors;
+
+export function isProxyErrorCode(v: unknown): v is ProxyErrorCode {
+  return typeof v === 'string' && Object.hasOwn(proxyErrors, v);
+}
+
+/** Maps a Node socket error to the code shown to the browser. */
+export function codeForSocketError(err: unknown): ProxyErrorCode {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'dial_refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns_failed';
+    case 'ETIMEDOUT':
+    case 'ESC_DIAL_TIMEOUT':
+      return 'dial_timeout';
+    case 'ESC_RESPONSE_TIMEOUT':
+      return 'response_timeout';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'upstream_reset';
+    default:
+      return 'dial_failed';
+  }
+}
+
+/** The one-line text body of an error response. */
+export function errorBody(code: ProxyErrorCode, detail?: string): string {
+  return `sluice: ${proxyErrors[code].text}${detail ? `: ${detail}` : ''} (${code})\n`;
+}

@@ -1,0 +1,100 @@
+/**
+ * What `sc` and `sc-server` agree on for a tunnel connection.
+ *
+ *   sc ──TLS──> edge   GET /tunnel/v1/connect  (HTTP/1.1, Upgrade: sluice-tunnel/1, Bearer <id>.<token>)
+ *                <──   101 Switching Protocols  |  4xx {"code","error"} (nothing else happens)
+ *   then the same socket carries HTTP/2 with the roles reversed: sc-server is the HTTP/2 client and opens one
+ *   stream per proxied request; sc is the HTTP/2 server and answers each from the private network.
+ *
+ * Streams whose :scheme is CONTROL_SCHEME are control messages from the server (ready, shutdown); the proxy entry
+ * only ever sends http/https requests and CONNECT, so a browser cannot forge one.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const UPGRADE_TOKEN = 'sluice-tunnel/1';
+export const CONNECT_PATH = '/tunnel/v1/connect';
+export const CONTROL_SCHEME = 'sluice';
+export const CONTROL_AUTHORITY = 'control';
+
+/** Request headers of the upgrade handshake. */
+export const HandshakeHeader = {
+  connIndex: 'x-sluice-conn-index',
+  clientVersion: 'x-sluice-client-version',
+  maxStreams: 'x-sluice-max-streams',
+  connId: 'x-sluice-conn-id',
+} as const;
+
+/** Control operations sent by the server as `POST sluice://control/<op>` with a JSON body. */
+export type ControlOp = 'ready' | 'shutdown';
+
+export interface ReadyMessage {
+  tunnel_id: string;
+  conn_id: string;
+}
+
+export interface ShutdownMessage {
+  /** Stable reason code: replaced, deleted, server_shutdown, expired. */
+  reason: string;
+  message: string;
+}
+
+/**
+ * HTTP/2 settings for both ends. Large windows keep a single stream fast on high-latency links (frp's 256 KiB
+ * yamux window cost it 10x at 100 ms RTT); memory is only used when a reader is slow, and flow control caps it.
+ */
+export const STREAM_WINDOW = 16 * 1024 * 1024;
+export const CONNECTION_WINDOW = 64 * 1024 * 1024;
+export const MAX_FRAME_SIZE = 64 * 1024;
+/** Upper bound nghttp2 may buffer per session, in MB (Node's default of 10 is too small for 16 MiB windows). */
+export const MAX_SESSION_MEMORY_MB = 512;
+
+/** `Authorization` value of the handshake. */
+export function bearer(tunnelId: string, token: string): string {
+  return `Bearer ${tunnelId}.${token}`;
+}
+
+export function parseBearer(value: string | undefined): { tunnelId: string; token: string } | null {
+  const m = /^Bearer ([0-9a-f]{32})\.([A-Za-z0-9_-]{16,128})$/.exec(value ?? '');
+  return m ? { tunnelId: m[1]!, token: m[2]! } : null;
+}
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) plus those HTTP/2 forbids; never forwarded across the tunnel. */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'host',
+]);
+
+/** Copies headers without hop-by-hop ones, including those the Connection header names. */
+export function endToEndHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  extraDrop: readonly string[] = [],
+): Record<string, string | string[]> {
+  const drop = new Set(extraDrop);
+  const conn = headers['connection'];
+  for (const v of Array.isArray(conn) ? conn : conn ? [conn] : []) {
+    for (const name of v.split(',')) drop.add(name.trim().toLowerCase());
+  }
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}
+
+/** Appends our hop to a Via header value. */
+export function withVia(existing: string | string[] | undefined, protocol = '1.1'): string {
+  const prior = Array.isArray(existing) ? existing.join(', ') : existing;
+  return prior ? `${prior}, ${protocol} sluice` : `${protocol} sluice`;
+}

@@ -1,0 +1,142 @@
+/**
+ * The server's own certificate authority. A fresh server makes a CA (kept in its data dir) and signs the
+ * certificate its REST API and tunnel edge present; `sc` trusts the CA through --cacert-file. ECDSA P-256 keys:
+ * generated in milliseconds, and the cheapest handshakes.
+ */
+import { X509Certificate, webcrypto } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+
+type CryptoKey = webcrypto.CryptoKey;
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY = 24 * 3600 * 1000;
+
+export interface KeyPairPem {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface ServerPki {
+  ca: KeyPairPem;
+  caPath: string;
+  server: KeyPairPem;
+  /** SHA-256 fingerprint of the CA certificate, colon-separated hex. */
+  fingerprint: string;
+}
+
+async function keyToPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN PRIVATE KEY-----\n${b64.trimEnd()}\n-----END PRIVATE KEY-----\n`;
+}
+
+async function pemToKey(pem: string): Promise<CryptoKey> {
+  const b64 = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+  return webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), alg, true, ['sign']);
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
+}
+
+/** A self-signed CA; used by the server and by tests that need a private-side TLS app. */
+export async function createCa(commonName: string, years = 10): Promise<KeyPairPem> {
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${commonName}`,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + years * 365 * DAY),
+    signingAlgorithm: alg,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await keyToPem(keys.privateKey) };
+}
+
+/** A leaf certificate for `names` (DNS names or IP addresses) signed by `ca`. */
+export async function issueCertificate(ca: KeyPairPem, names: string[], days = 825): Promise<KeyPairPem> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await pemToKey(ca.keyPem);
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${names[0] ?? 'localhost'}`,
+    issuer: caCert.subject,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + days * DAY),
+    signingAlgorithm: alg,
+    signingKey: caKey,
+    publicKey: keys.publicKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(
+        names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n })),
+      ),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await keyToPem(keys.privateKey) };
+}
+
+export function fingerprintOf(certPem: string): string {
+  return new X509Certificate(certPem).fingerprint256;
+}
+
+async function readPair(certPath: string, keyPath: string): Promise<KeyPairPem | null> {
+  try {
+    return { certPem: await readFile(certPath, 'utf8'), keyPem: await readFile(keyPath, 'utf8') };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function writePair(pair: KeyPairPem, certPath: string, keyPath: string): Promise<void> {
+  await writeFile(keyPath, pair.keyPem, { mode: 0o600 });
+  await chmod(keyPath, 0o600);
+  await writeFile(certPath, pair.certPem);
+}
+
+/**
+ * Loads the CA and server certificate from `dir`, creating what is missing. The server certificate is reissued
+ * when the wanted names change (a new --public-host), so the CA that clients trust stays the same.
+ */
+export async function loadOrCreatePki(
+  dir: string,
+  names: string[],
+): Promise<ServerPki & { created: boolean }> {
+  const caPath = join(dir, 'ca.pem');
+  let created = false;
+  let ca = await readPair(caPath, join(dir, 'ca-key.pem'));
+  if (!ca) {
+    ca = await createCa('Sluice tunnel server CA');
+    await writePair(ca, caPath, join(dir, 'ca-key.pem'));
+    created = true;
+  }
+  const namesPath = join(dir, 'server-names.json');
+  let server = await readPair(join(dir, 'server.pem'), join(dir, 'server-key.pem'));
+  const prevNames = await readFile(namesPath, 'utf8').catch(() => '');
+  if (!server || created || prevNames !== JSON.stringify(names)) {
+    server = await issueCertificate(ca, names);
+    await writePair(server, join(dir, 'server.pem'), join(dir, 'server-key.pem'));
+    await writeFile(namesPath, JSON.stringify(names));
+  }
+  return { ca, caPath, server, fingerprint: fingerprintOf(ca.certPem), created };
+}

@@ -1,0 +1,43 @@
+/**
+ * Who may send traffic into which tunnel through the proxy entry. Credentials first, then the tunnel: the
+ * caller's own, or another account's shared tunnel when the role rules allow it (tunnelOwner).
+ */
+import type { ProxyErrorCode } from '../../protocol/errors.js';
+import type { AccountService } from '../accounts/account-service.js';
+import type { Registry } from '../registry/registry.js';
+import type { Store } from '../store/types.js';
+import type { ProxyCredentials } from './proxy-credentials.js';
+import type { RouteTarget } from './proxy-entry.js';
+
+export interface AuthorizeDeps {
+  accounts: AccountService;
+  store: Store;
+  registry: Registry;
+}
+
+export async function authorizeProxyUse(
+  deps: AuthorizeDeps,
+  creds: ProxyCredentials,
+  _remoteIp: string,
+): Promise<RouteTarget | { error: ProxyErrorCode; retryAfter?: number }> {
+  const actor = await deps.accounts.authenticate(creds.username, creds.accessKey);
+  if (!actor) return { error: 'proxy_auth_required' };
+  const name = creds.tunnelName!;
+  let owner = actor;
+  if (creds.tunnelOwner && creds.tunnelOwner !== actor.username) {
+    const other = await deps.store.getAccountByUsername(creds.tunnelOwner);
+    if (!other) return { error: 'tunnel_not_found' };
+    owner = other;
+  }
+  const members = deps.registry.members(owner.id, name);
+  if (members.length === 0) {
+    // Not live: a running tunnel whose client is reconnecting is "unavailable" (503), anything else not found.
+    const running = await deps.store.listTunnels({ ownerId: owner.id, status: 'running' });
+    const known = running.some((t) => t.name === name && (owner === actor || t.shared === 'all'));
+    return { error: known ? 'tunnel_unavailable' : 'tunnel_not_found' };
+  }
+  if (owner !== actor && !members.some((m) => m.record.shared === 'all' && actor.orgId === owner.orgId)) {
+    return { error: 'tunnel_not_found' };
+  }
+  return { ownerId: owner.id, tunnelName: name };
+}

@@ -1,0 +1,48 @@
+/** Writes proxy errors to browsers, from the one table in protocol/errors.ts. */
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
+
+export function sendError(
+  res: ServerResponse,
+  code: ProxyErrorCode,
+  detail?: string,
+  extra: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = errorBody(code, detail);
+  res.writeHead(proxyErrors[code].status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [ERROR_HEADER]: code,
+    ...extra,
+  });
+  res.end(body);
+}
+
+/** The same for a raw socket (CONNECT and upgrade requests, client errors). */
+export function writeSocketError(
+  socket: Duplex,
+  code: ProxyErrorCode,
+  detail?: string,
+  extra: Record<string, string> = {},
+): void {
+  if (socket.destroyed) return;
+  const status = proxyErrors[code].status;
+  const body = errorBody(code, detail);
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Sluice-Error: ${code}`,
+    ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
+    'Connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
+export const PROXY_AUTHENTICATE = { 'proxy-authenticate': 'Basic realm="sluice"' };

@@ -1,0 +1,167 @@
+/**
+ * Carrying one browser request over a tunnel stream. The stream is already opened on the least-loaded
+ * connection (registry.acquire); here the bytes move, with backpressure from HTTP/2 flow control on both legs.
+ */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { ERROR_HEADER, isProxyErrorCode } from '../../protocol/errors.js';
+import { endToEndHeaders, withVia } from '../../protocol/tunnel-protocol.js';
+import type { TunnelConnection } from '../registry/tunnel-connection.js';
+import { sendError, writeSocketError } from './error-response.js';
+
+const { NGHTTP2_CANCEL } = http2.constants;
+
+function hasRequestBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  if (len !== undefined) return Number(len) > 0;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Absolute-form HTTP request -> HTTP/2 request stream -> response back to the browser. */
+export function forwardHttp(
+  conn: TunnelConnection,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): void {
+  const headers = endToEndHeaders(req.headers, ['expect']);
+  headers['via'] = withVia(req.headers.via, req.httpVersion);
+  const withBody = hasRequestBody(req);
+  let stream: ClientHttp2Stream;
+  try {
+    stream = conn.request(
+      {
+        ...headers,
+        ':method': req.method ?? 'GET',
+        ':scheme': 'http',
+        ':authority': url.host,
+        ':path': url.pathname + url.search,
+      },
+      !withBody,
+    );
+  } catch {
+    return sendError(res, 'tunnel_stream_failed');
+  }
+  if (withBody) req.pipe(stream);
+  else req.resume();
+  stream.on('response', (h: IncomingHttpHeaders) => {
+    const out = endToEndHeaders(h);
+    out['via'] = withVia(h.via, '2');
+    try {
+      res.writeHead(Number(h[':status']), out);
+    } catch {
+      stream.close(NGHTTP2_CANCEL);
+      return sendError(res, 'tunnel_stream_failed', 'invalid response header');
+    }
+    stream.pipe(res);
+  });
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (!res.headersSent) sendError(res, 'tunnel_stream_failed', err.code);
+    else res.destroy();
+  });
+  res.on('close', () => {
+    if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+  });
+}
+
+function relayFailure(stream: ClientHttp2Stream, h: IncomingHttpHeaders, socket: Duplex): void {
+  const code = h[ERROR_HEADER];
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream.on('data', (c: Buffer) => {
+    if ((size += c.length) <= 4096) chunks.push(c);
+  });
+  stream.on('end', () => {
+    const status = Number(h[':status']);
+    const body = Buffer.concat(chunks);
+    if (!isProxyErrorCode(code)) return writeSocketError(socket, 'dial_failed', `status ${status}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${body.length}\r\nX-Sluice-Error: ${code}\r\nConnection: close\r\n\r\n${body.toString('utf8')}`,
+    );
+  });
+}
+
+/** Joins a browser socket and a tunnel stream both ways; either side's end half-closes the other. */
+function pipeBoth(socket: Duplex, stream: ClientHttp2Stream): void {
+  socket.pipe(stream);
+  stream.pipe(socket);
+  stream.on('error', () => socket.destroy());
+  socket.on('error', () => stream.close(NGHTTP2_CANCEL));
+  socket.on('close', () => {
+    if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+  });
+  stream.on('close', () => {
+    if (!socket.destroyed && !socket.writableEnded) socket.end();
+  });
+}
+
+function openPipe(
+  conn: TunnelConnection,
+  authority: string,
+  socket: Duplex,
+  extra: Record<string, string>,
+  onOpen: (stream: ClientHttp2Stream) => void,
+): void {
+  let stream: ClientHttp2Stream;
+  try {
+    stream = conn.request({ ...extra, ':method': 'CONNECT', ':authority': authority }, false);
+  } catch {
+    return writeSocketError(socket, 'tunnel_stream_failed');
+  }
+  let open = false;
+  stream.on('response', (h: IncomingHttpHeaders) => {
+    if (Number(h[':status']) !== 200) return relayFailure(stream, h, socket);
+    open = true;
+    onOpen(stream);
+    pipeBoth(socket, stream);
+  });
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (!open) writeSocketError(socket, 'tunnel_stream_failed', err.code);
+  });
+  socket.on('close', () => {
+    if (!open && !stream.closed) stream.close(NGHTTP2_CANCEL);
+  });
+}
+
+/** CONNECT host:port -> a byte pipe (TLS stays end to end between browser and app). */
+export function forwardConnect(
+  conn: TunnelConnection,
+  authority: string,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  openPipe(conn, authority, socket, {}, (stream) => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) stream.write(head);
+  });
+}
+
+/** Absolute-form upgrade (ws://): a byte pipe that starts with the request, rewritten to origin form. */
+export function forwardUpgrade(
+  conn: TunnelConnection,
+  req: IncomingMessage,
+  url: URL,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  const port = url.port || '80';
+  const lines = [`${req.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    if (/^proxy-(authorization|connection)$/i.test(name)) continue;
+    lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
+  }
+  lines.push(`Via: ${withVia(req.headers.via, req.httpVersion)}`);
+  openPipe(
+    conn,
+    `${url.hostname}:${port}`,
+    socket,
+    { 'x-sluice-upgrade': String(req.headers.upgrade ?? '') },
+    (stream) => {
+      stream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) stream.write(head);
+    },
+  );
+}

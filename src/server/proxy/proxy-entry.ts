@@ -1,0 +1,156 @@
+/**
+ * The proxy entry: an HTTP forward proxy that browsers (or Selenium, Playwright, curl) point at.
+ *
+ *   browser ──HTTP/1.1──> proxy entry ──HTTP/2 stream over the tunnel──> sc ──> private app
+ *     GET http://host/x        -> stream {:method GET, :authority host, :path /x}     (http-forward.ts)
+ *     CONNECT host:443         -> stream {:method CONNECT, :authority host:443}       (byte pipe)
+ *     GET ws://host/ + Upgrade -> CONNECT stream carrying the raw request             (byte pipe)
+ *
+ * It is never an open proxy: every request must carry an account's credentials and name a tunnel that account
+ * may use. Origin-form requests (a plain web server request) are refused.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../../observability/log.js';
+import type { ProxyErrorCode } from '../../protocol/errors.js';
+import { RouteError, type Registry } from '../registry/registry.js';
+import type { TunnelConnection } from '../registry/tunnel-connection.js';
+import { PROXY_AUTHENTICATE, sendError, writeSocketError } from './error-response.js';
+import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
+import { parseProxyAuthorization, type ProxyCredentials } from './proxy-credentials.js';
+
+export interface RouteTarget {
+  ownerId: string;
+  tunnelName: string;
+}
+
+export interface ProxyEntryDeps {
+  registry: Registry;
+  log: Logger;
+  /** Checks credentials and the right to use the tunnel; returns where to route or why not. */
+  authorize(
+    creds: ProxyCredentials,
+    remoteIp: string,
+  ): Promise<RouteTarget | { error: ProxyErrorCode; retryAfter?: number }>;
+  maxHeaderSize?: number;
+}
+
+type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
+
+async function route(deps: ProxyEntryDeps, req: IncomingMessage): Promise<TunnelConnection | Denied> {
+  let creds: ProxyCredentials | null;
+  try {
+    creds = parseProxyAuthorization(req.headers['proxy-authorization']);
+  } catch (err) {
+    return { error: 'proxy_auth_required', detail: (err as Error).message, headers: PROXY_AUTHENTICATE };
+  }
+  if (!creds) return { error: 'proxy_auth_required', headers: PROXY_AUTHENTICATE };
+  if (!creds.tunnelName) {
+    return { error: 'tunnel_not_found', detail: 'name the tunnel in the proxy user: <user>;tunnel=<name>' };
+  }
+  const target = await deps.authorize(creds, req.socket.remoteAddress ?? '');
+  if ('error' in target) {
+    const headers: Record<string, string> =
+      target.error === 'proxy_auth_required'
+        ? PROXY_AUTHENTICATE
+        : target.retryAfter
+          ? { 'retry-after': String(target.retryAfter) }
+          : {};
+    return {
+      error: target.error,
+      detail: target.error === 'tunnel_not_found' ? creds.tunnelName : undefined,
+      headers,
+    };
+  }
+  try {
+    return await deps.registry.acquire(target.ownerId, target.tunnelName);
+  } catch (err) {
+    if (err instanceof RouteError) return { error: err.code, detail: creds.tunnelName };
+    throw err;
+  }
+}
+
+/** host:port of an absolute-form URL; null when it is not http(s)/ws(s). */
+function absoluteTarget(url: string | undefined): URL | null {
+  if (!url || !/^(https?|wss?):\/\//i.test(url)) return null;
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
+}
+
+export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
+  const { log } = deps;
+  const server = http.createServer({
+    maxHeaderSize: deps.maxHeaderSize ?? 16 * 1024,
+    keepAliveTimeout: 60_000,
+    requestTimeout: 0,
+    headersTimeout: 30_000,
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = absoluteTarget(req.url);
+    if (!url || url.protocol === 'https:' || url.protocol === 'wss:') {
+      return sendError(
+        res,
+        'bad_request',
+        'expected an absolute http:// URL or CONNECT (this is a forward proxy)',
+      );
+    }
+    route(deps, req).then(
+      (conn) =>
+        'error' in conn
+          ? sendError(res, conn.error, conn.detail, conn.headers)
+          : forwardHttp(conn, req, res, url),
+      (err: unknown) => {
+        log.error('proxy request failed', { error: err });
+        sendError(res, 'tunnel_stream_failed');
+      },
+    );
+  });
+
+  server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const authority = req.url ?? '';
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:/@\s]+):\d{1,5}$/.test(authority)) {
+      return writeSocketError(socket, 'bad_request', 'CONNECT needs host:port');
+    }
+    route(deps, req).then(
+      (conn) =>
+        'error' in conn
+          ? writeSocketError(socket, conn.error, conn.detail, conn.headers)
+          : forwardConnect(conn, authority, socket, head),
+      (err: unknown) => {
+        log.error('proxy CONNECT failed', { error: err });
+        writeSocketError(socket, 'tunnel_stream_failed');
+      },
+    );
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const url = absoluteTarget(req.url);
+    if (!url || url.protocol === 'https:' || url.protocol === 'wss:') {
+      return writeSocketError(socket, 'bad_request', 'expected an absolute ws:// or http:// URL');
+    }
+    route(deps, req).then(
+      (conn) =>
+        'error' in conn
+          ? writeSocketError(socket, conn.error, conn.detail, conn.headers)
+          : forwardUpgrade(conn, req, url, socket, head),
+      (err: unknown) => {
+        log.error('proxy upgrade failed', { error: err });
+        writeSocketError(socket, 'tunnel_stream_failed');
+      },
+    );
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'HPE_HEADER_OVERFLOW') return writeSocketError(socket, 'header_too_large');
+    if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+    writeSocketError(socket, 'bad_request', err.code);
+  });
+  return server;
+}

@@ -1,0 +1,136 @@
+/**
+ * One live tunnel connection on the server: a reversed HTTP/2 session over a TLS socket dialled by `sc`.
+ * sc-server is the HTTP/2 client here; every proxied request is a stream it opens.
+ */
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import type { Logger } from '../../observability/log.js';
+import { CONTROL_AUTHORITY, CONTROL_SCHEME, type ControlOp } from '../../protocol/tunnel-protocol.js';
+
+export interface KeepaliveConfig {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export class TunnelConnection {
+  openStreams = 0;
+  /** Set once the client knows it is routable; cleared when either side starts to drain. */
+  usable = false;
+  closed = false;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    readonly id: string,
+    readonly tunnelId: string,
+    readonly session: ClientHttp2Session,
+    readonly maxStreams: number,
+    readonly remote: string,
+    private readonly log: Logger,
+  ) {
+    session.on('close', () => this.markClosed());
+    session.on('error', (err) => this.log.debug('tunnel connection error', { conn: id, error: err }));
+    // The client sends GOAWAY when it drains (SIGTERM): take no new streams, let in-flight ones finish.
+    session.on('goaway', () => {
+      this.usable = false;
+      this.onChange();
+    });
+  }
+
+  /** Called by the registry to learn about state changes (close, drain). */
+  onChange: () => void = () => undefined;
+
+  onClose(fn: () => void): void {
+    this.closeListeners.push(fn);
+  }
+
+  startKeepalive(cfg: KeepaliveConfig): void {
+    if (cfg.intervalMs <= 0) return;
+    let waiting = false;
+    this.keepaliveTimer = setInterval(() => {
+      if (waiting || this.closed) return;
+      waiting = true;
+      const deadline = setTimeout(() => {
+        this.log.info('tunnel connection missed its keepalive, closing', {
+          conn: this.id,
+          tunnel: this.tunnelId,
+        });
+        this.session.destroy();
+      }, cfg.timeoutMs);
+      try {
+        this.session.ping((err) => {
+          clearTimeout(deadline);
+          waiting = false;
+          if (err && !this.closed) this.session.destroy();
+        });
+      } catch {
+        clearTimeout(deadline);
+        this.session.destroy();
+      }
+    }, cfg.intervalMs);
+    this.keepaliveTimer.unref();
+  }
+
+  /** Opens a stream and keeps the open-stream count that load balancing reads. */
+  request(headers: OutgoingHttpHeaders, endStream: boolean): ClientHttp2Stream {
+    const stream = this.session.request(headers, { endStream });
+    this.openStreams++;
+    stream.once('close', () => {
+      this.openStreams--;
+      this.onChange();
+    });
+    return stream;
+  }
+
+  /** Sends a control message; resolves when the client acknowledged it (or failed). */
+  control(op: ControlOp, body: unknown, timeoutMs = 5000): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.closed || this.session.closed || this.session.destroyed) return resolve(false);
+      let stream: ClientHttp2Stream;
+      try {
+        stream = this.session.request({
+          ':method': 'POST',
+          ':scheme': CONTROL_SCHEME,
+          ':authority': CONTROL_AUTHORITY,
+          ':path': `/${op}`,
+          'content-type': 'application/json',
+        });
+      } catch {
+        return resolve(false);
+      }
+      const timer = setTimeout(() => {
+        stream.close();
+        resolve(false);
+      }, timeoutMs);
+      stream.on('response', (h) => {
+        clearTimeout(timer);
+        resolve(h[':status'] === 200);
+        stream.resume();
+      });
+      stream.on('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      stream.end(JSON.stringify(body));
+    });
+  }
+
+  /** Graceful: GOAWAY, in-flight streams finish, then the socket closes. */
+  drain(): void {
+    this.usable = false;
+    if (!this.session.closed) this.session.close();
+    this.onChange();
+  }
+
+  destroy(): void {
+    this.session.destroy();
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.usable = false;
+    clearInterval(this.keepaliveTimer);
+    for (const fn of this.closeListeners) fn();
+    this.onChange();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Tunnels REST API in Sauce Labs' shapes:
+ *   POST   /rest/v1/:user/tunnels               create (CreateTunnelRequestV5 body)
+ *   GET    /rest/v1/:user/tunnels               ids; ?full=true objects
+ *   GET    /rest/v1/:user/tunnels/:id           one tunnel
+ *   DELETE /rest/v1/:user/tunnels/:id           stop ({"result":true,"id","jobs_running":0})
+ *   GET    /rest/v1/:user/tunnels/:id/num_jobs
+ *   GET    /rest/v1/:user/all_tunnels?limit=n   history
+ *   GET    /rest/v1/public/tunnels/info/versions
+ */
+import type { Logger } from '../../observability/log.js';
+import type { Registry } from '../registry/registry.js';
+import type { Account, Store, TunnelRecord } from '../store/types.js';
+import type { CreateTunnelInput, TunnelService } from '../tunnels/tunnel-service.js';
+import { RestError, type RestContext, type Router } from './router.js';
+import { tunnelJson } from './tunnel-json.js';
+
+export interface TunnelRoutesDeps {
+  store: Store;
+  registry: Registry;
+  tunnels: TunnelService;
+  log: Logger;
+  /** The tunnel edge as clients must dial it, and the host name reported as `host`. */
+  edgeAddress: () => string;
+  publicHost: string;
+  version: string;
+}
+
+function stringList(body: Record<string, unknown>, key: string): string[] {
+  const v = body[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+    throw new RestError(400, 'invalid_request', `${key} must be an array of strings`);
+  }
+  return v;
+}
+
+export function parseCreateBody(raw: unknown): CreateTunnelInput {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new RestError(400, 'invalid_request', 'body must be a JSON object');
+  }
+  const b = raw as Record<string, unknown>;
+  const name = b['tunnel_identifier'] ?? b['tunnel_name'];
+  if (typeof name !== 'string' || !/^[\x20-\x7e]{1,256}$/.test(name) || name.trim() === '') {
+    throw new RestError(400, 'invalid_request', 'tunnel_identifier must be 1-256 printable ASCII characters');
+  }
+  const pool = b['tunnel_pool'] ?? false;
+  if (typeof pool !== 'boolean') throw new RestError(400, 'invalid_request', 'tunnel_pool must be a boolean');
+  const shared = b['shared'] ?? (b['shared_tunnel'] === true ? 'all' : '');
+  if (shared !== '' && shared !== 'all')
+    throw new RestError(400, 'invalid_request', 'shared must be "all" or ""');
+  const metadata = b['metadata'] ?? {};
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new RestError(400, 'invalid_request', 'metadata must be an object');
+  }
+  return {
+    name,
+    tunnelPool: pool,
+    shared,
+    metadata: metadata as Record<string, unknown>,
+    tunnelDomains: stringList(b, 'tunnel_domains'),
+    directDomains: stringList(b, 'direct_domains'),
+    denyDomains: stringList(b, 'deny_domains'),
+    tlsResignDomains: stringList(b, 'tls_resign_domains'),
+    tlsPassthroughDomains: stringList(b, 'tls_passthrough_domains'),
+  };
+}
+
+export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): void {
+  const { store, registry, tunnels } = deps;
+  const view = (t: TunnelRecord): Record<string, unknown> =>
+    tunnelJson({ record: t, connections: registry.usableConnections(t.id), host: deps.publicHost });
+
+  /** The account named in the path; for now an account acts only on its own tunnels. */
+  const pathAccount = async (ctx: RestContext): Promise<Account> => {
+    const me = ctx.account!;
+    if (ctx.params['user'] === me.username) return me;
+    const other = await store.getAccountByUsername(ctx.params['user'] ?? '');
+    if (!other || me.role !== 'org_admin' || other.orgId !== me.orgId) {
+      throw new RestError(403, 'forbidden', `not allowed to act for user ${ctx.params['user']}`);
+    }
+    return other;
+  };
+  const ownTunnel = async (ctx: RestContext): Promise<TunnelRecord> => {
+    const owner = await pathAccount(ctx);
+    const t = await store.getTunnel(ctx.params['id'] ?? '');
+    if (!t || t.ownerId !== owner.id)
+      throw new RestError(404, 'tunnel_not_found', `no tunnel ${ctx.params['id']}`);
+    return t;
+  };
+
+  router.add('POST', '/rest/v1/:user/tunnels', async (ctx) => {
+    const owner = await pathAccount(ctx);
+    const input = parseCreateBody(await ctx.body());
+    if (owner.role === 'service_account') {
+      throw new RestError(403, 'role_forbidden', 'service accounts cannot start tunnels');
+    }
+    const { record, token, replaced } = await tunnels.create(owner, input);
+    const info = replaced.length
+      ? [`replaced running tunnel(s) with the same name: ${replaced.join(', ')}`]
+      : [];
+    return {
+      body: {
+        ...view(record),
+        edge_address: deps.edgeAddress(),
+        connection_token: token,
+        messages: { fatal: [], info, warning: [] },
+      },
+    };
+  });
+
+  router.add('GET', '/rest/v1/:user/tunnels', async (ctx) => {
+    const owner = await pathAccount(ctx);
+    const list = await store.listTunnels({ ownerId: owner.id, status: 'running' });
+    const full = ctx.query.get('full') === 'true';
+    return { body: full ? list.map(view) : list.map((t) => t.id) };
+  });
+
+  router.add('GET', '/rest/v1/:user/tunnels/:id', async (ctx) => ({ body: view(await ownTunnel(ctx)) }));
+
+  router.add('GET', '/rest/v1/:user/tunnels/:id/num_jobs', async (ctx) => {
+    const t = await ownTunnel(ctx);
+    return { body: { id: t.id, jobs_running: 0 } };
+  });
+
+  router.add('DELETE', '/rest/v1/:user/tunnels/:id', async (ctx) => {
+    const t = await ownTunnel(ctx);
+    const reason = ctx.query.get('reason') ?? 'user_shutdown';
+    if (!/^[\w.-]{1,64}$/.test(reason))
+      throw new RestError(400, 'invalid_request', 'reason must be a short word');
+    await tunnels.stop(t, reason, true, `tunnel stopped through the REST API (${reason})`);
+    return { body: { result: true, id: t.id, jobs_running: 0 } };
+  });
+
+  router.add('GET', '/rest/v1/:user/all_tunnels', async (ctx) => {
+    const owner = await pathAccount(ctx);
+    const limit = Number(ctx.query.get('limit') ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new RestError(400, 'invalid_request', 'limit must be an integer from 1 to 10000');
+    }
+    return { body: { tunnels: (await store.listTunnels({ ownerId: owner.id, limit })).map(view) } };
+  });
+
+  router.add(
+    'GET',
+    '/rest/v1/public/tunnels/info/versions',
+    async () => ({
+      body: {
+        latest_version: deps.version,
+        status: 'OK',
+        info_url: '',
+        download_url: '',
+        warning: [],
+        downloads: {},
+      },
+    }),
+    { auth: 'none' },
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * Composition root of sc-server: opens the store, makes or loads the PKI, and starts the REST API, the tunnel
+ * edge and the proxy entry. Knows nothing about argv, env or signals (src/server/cli does).
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../observability/log.js';
+import { AccountService, hashAccessKey, loadOrCreateSecret } from './accounts/index.js';
+import { formatAddress, type ListenAddress } from './address.js';
+import { createEdge } from './edge/edge.js';
+import { loadOrCreatePki } from './pki/ca.js';
+import { createProxyEntry } from './proxy/proxy-entry.js';
+import { authorizeProxyUse } from './proxy/authorize.js';
+import { Registry } from './registry/registry.js';
+import { createRouter, sendJson } from './rest/router.js';
+import { registerTunnelRoutes } from './rest/tunnels-routes.js';
+import { registerAdminRoutes } from './rest/admin-routes.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import { TunnelService } from './tunnels/tunnel-service.js';
+
+export interface ServerConfig {
+  dataDir: string;
+  rest: ListenAddress;
+  proxy: ListenAddress;
+  edge: ListenAddress;
+  publicHost: string;
+  adminUsername?: string;
+  adminAccessKey?: string;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
+  tunnelGraceMs: number;
+  queueTimeoutMs: number;
+  maxHeaderSize: number;
+  version: string;
+}
+
+export interface ServerInfo {
+  rest_url: string;
+  proxy_address: string;
+  edge_address: string;
+  ca_cert: string;
+  ca_fingerprint: string;
+  pid: number;
+}
+
+export interface RunningServer {
+  info: ServerInfo;
+  /** Set when this start generated the admin's access key (printed once by the CLI). */
+  generatedAdmin: { username: string; accessKey: string } | null;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, addr: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolvePromise(server.address() as AddressInfo);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
+}
+
+export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
+  const dataDir = resolve(cfg.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const names = [...new Set(['localhost', '127.0.0.1', '::1', cfg.publicHost])];
+  const pki = await loadOrCreatePki(dataDir, names);
+  log.info(pki.created ? 'created certificate authority' : 'loaded certificate authority', {
+    path: pki.caPath,
+    fingerprint: pki.fingerprint,
+  });
+  const store = await openSqliteStore(dataDir);
+  const secret = await loadOrCreateSecret(dataDir);
+  const hash = (s: string): string => hashAccessKey(secret, s);
+  const accounts = new AccountService(store, secret);
+  const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
+  if (admin.created) log.info('created admin account', { username: admin.username });
+
+  const registry = new Registry(cfg.queueTimeoutMs);
+  const tunnels = new TunnelService({
+    store,
+    registry,
+    log: log.child('tunnels'),
+    hashToken: hash,
+    graceMs: cfg.tunnelGraceMs,
+  });
+  let edgeAddress = '';
+
+  const router = createRouter((u, k) => accounts.authenticate(u, k));
+  registerTunnelRoutes(router, {
+    store,
+    registry,
+    tunnels,
+    log: log.child('rest'),
+    edgeAddress: () => edgeAddress,
+    publicHost: cfg.publicHost,
+    version: cfg.version,
+  });
+  registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
+  const rest = https.createServer(
+    { cert: pki.server.certPem, key: pki.server.keyPem, minVersion: 'TLSv1.2' },
+    (req, res) => {
+      if (req.url === '/readyz' || req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('OK');
+        return;
+      }
+      router.handle(req, res).catch((err: unknown) => {
+        log.error('REST handler failed', { error: err, url: req.url });
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error', code: 'internal' });
+      });
+    },
+  );
+  const edge = createEdge({
+    store,
+    registry,
+    log: log.child('edge'),
+    hashToken: hash,
+    keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
+    tls: { cert: pki.server.certPem, key: pki.server.keyPem },
+  });
+  const proxy = createProxyEntry({
+    registry,
+    log: log.child('proxy'),
+    maxHeaderSize: cfg.maxHeaderSize,
+    authorize: (creds, ip) => authorizeProxyUse({ accounts, store, registry }, creds, ip),
+  });
+
+  const restAddr = await listen(rest, cfg.rest);
+  const edgeAddr = await listen(edge, cfg.edge);
+  const proxyAddr = await listen(proxy, cfg.proxy);
+  edgeAddress = formatAddress(
+    cfg.edge.host === '::' || cfg.edge.host === '0.0.0.0' ? cfg.publicHost : edgeAddr.address,
+    edgeAddr.port,
+  );
+  tunnels.startReaper();
+
+  const info: ServerInfo = {
+    rest_url: `https://${formatAddress(restAddr.address, restAddr.port)}/rest/v1`,
+    proxy_address: formatAddress(proxyAddr.address, proxyAddr.port),
+    edge_address: edgeAddress,
+    ca_cert: pki.caPath,
+    ca_fingerprint: pki.fingerprint,
+    pid: process.pid,
+  };
+  const tmp = join(dataDir, 'server.json.tmp');
+  await writeFile(tmp, JSON.stringify(info, null, 2) + '\n');
+  await rename(tmp, join(dataDir, 'server.json'));
+  log.info('sc-server listening', { ...info });
+
+  return {
+    info,
+    generatedAdmin: admin.accessKey ? { username: admin.username, accessKey: admin.accessKey } : null,
+    async close() {
+      tunnels.stopReaper();
+      await Promise.all([close(proxy), close(rest)]);
+      // Tunnels stay "running" in the store: their clients reconnect when the server is back.
+      for (const t of registry.all()) for (const c of t.conns) c.drain();
+      await close(edge);
+      await store.close();
+    },
+  };
+}

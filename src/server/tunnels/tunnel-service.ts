@@ -1,0 +1,127 @@
+/**
+ * Tunnel lifecycle on the server: create (with SC5's replacement rule), stop, and expire tunnels whose client
+ * went away. The store keeps the durable record; the registry knows which are live right now.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../observability/log.js';
+import type { Registry } from '../registry/registry.js';
+import type { Account, NewTunnel, Store, TunnelRecord } from '../store/types.js';
+
+export interface CreateTunnelInput {
+  name: string;
+  tunnelPool: boolean;
+  shared: '' | 'all';
+  metadata: Record<string, unknown>;
+  tunnelDomains: string[];
+  directDomains: string[];
+  denyDomains: string[];
+  tlsResignDomains: string[];
+  tlsPassthroughDomains: string[];
+}
+
+export interface TunnelServiceDeps {
+  store: Store;
+  registry: Registry;
+  log: Logger;
+  hashToken: (token: string) => string;
+  /** A running tunnel with no connection for this long is terminated (client_disconnected). */
+  graceMs: number;
+  now?: () => number;
+}
+
+export class TunnelService {
+  private reaper: NodeJS.Timeout | undefined;
+  private readonly startedAt: number;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: TunnelServiceDeps) {
+    this.now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+    this.startedAt = this.now();
+  }
+
+  /** Creates a tunnel; returns the record and the connection token (shown only here). */
+  async create(
+    owner: Account,
+    input: CreateTunnelInput,
+  ): Promise<{ record: TunnelRecord; token: string; replaced: string[] }> {
+    const { store, log } = this.deps;
+    const token = randomBytes(32).toString('base64url');
+    const t: NewTunnel = {
+      id: randomBytes(16).toString('hex'),
+      owner: owner.username,
+      ownerId: owner.id,
+      name: input.name,
+      tunnelPool: input.tunnelPool,
+      shared: input.shared,
+      metadata: input.metadata,
+      tunnelDomains: input.tunnelDomains,
+      directDomains: input.directDomains,
+      denyDomains: input.denyDomains,
+      tlsResignDomains: input.tlsResignDomains,
+      tlsPassthroughDomains: input.tlsPassthroughDomains,
+      tokenHash: this.deps.hashToken(token),
+      creationTime: this.now(),
+    };
+    // SC5: a new tunnel replaces running ones of the same owner and name, unless both are pool members.
+    const running = await store.listTunnels({ ownerId: owner.id, status: 'running' });
+    const replaced: string[] = [];
+    for (const old of running) {
+      if (old.name !== input.name || (old.tunnelPool && input.tunnelPool)) continue;
+      await this.stop(old, 'replaced', false, `replaced by a newer tunnel named "${input.name}" (${t.id})`);
+      replaced.push(old.id);
+    }
+    const record = await store.insertTunnel(t);
+    log.info('tunnel created', {
+      id: record.id,
+      name: record.name,
+      owner: record.owner,
+      pool: record.tunnelPool,
+      replaced,
+    });
+    return { record, token, replaced };
+  }
+
+  /** Terminates a tunnel and tells its client why; in-flight streams finish (GOAWAY). */
+  async stop(record: TunnelRecord, reason: string, userShutdown: boolean, message = reason): Promise<void> {
+    if (record.status === 'running') {
+      await this.deps.store.terminateTunnel(record.id, reason, userShutdown, this.now());
+    }
+    const live = this.deps.registry.get(record.id);
+    if (!live) return;
+    this.deps.log.info('stopping tunnel', { id: record.id, name: record.name, reason });
+    const conns = [...live.conns];
+    for (const c of conns) c.usable = false;
+    // One acknowledged message is enough: the client stops as a whole.
+    for (const c of conns) if (await c.control('shutdown', { reason, message })) break;
+    for (const c of conns) c.drain();
+  }
+
+  /** Ends running tunnels whose client has not been connected for the grace period. */
+  async reap(): Promise<void> {
+    const { store, registry, graceMs } = this.deps;
+    const now = this.now();
+    for (const t of await store.listTunnels({ status: 'running' })) {
+      if (registry.get(t.id)) continue;
+      const since = Math.max(t.lastConnected ?? t.creationTime, t.creationTime, this.startedAt);
+      if ((now - since) * 1000 >= graceMs) {
+        this.deps.log.info('tunnel expired: client not connected', {
+          id: t.id,
+          name: t.name,
+          owner: t.owner,
+        });
+        await store.terminateTunnel(t.id, 'client_disconnected', false, now);
+      }
+    }
+  }
+
+  startReaper(everyMs = Math.min(10_000, Math.max(500, this.deps.graceMs / 4))): void {
+    this.reaper = setInterval(() => {
+      this.reap().catch((err: unknown) => this.deps.log.error('reaper failed', { error: err }));
+    }, everyMs);
+    this.reaper.unref();
+  }
+
+  stopReaper(): void {
+    clearInterval(this.reaper);
+  }
+}
