@@ -10,7 +10,15 @@ import { endToEndHeaders, withVia } from '../../protocol/tunnel-protocol.js';
 import type { TunnelConnection } from '../registry/tunnel-connection.js';
 import { sendError, writeSocketError } from './error-response.js';
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+/**
+ * True when the client refused the stream before doing anything with it: it had sent GOAWAY (draining) while
+ * the stream was on its way. Such a request can safely go to another connection.
+ */
+function refused(stream: ClientHttp2Stream): boolean {
+  return stream.rstCode === NGHTTP2_REFUSED_STREAM;
+}
 
 function hasRequestBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
@@ -24,6 +32,7 @@ export function forwardHttp(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  retry?: () => void,
 ): void {
   const headers = endToEndHeaders(req.headers, ['expect']);
   headers['via'] = withVia(req.headers.via, req.httpVersion);
@@ -57,7 +66,8 @@ export function forwardHttp(
     stream.pipe(res);
   });
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!res.headersSent) sendError(res, 'tunnel_stream_failed', err.code);
+    if (!res.headersSent && retry && !withBody && refused(stream)) retry();
+    else if (!res.headersSent) sendError(res, 'tunnel_stream_failed', err.code);
     else res.destroy();
   });
   res.on('close', () => {
@@ -103,6 +113,7 @@ function openPipe(
   socket: Duplex,
   extra: Record<string, string>,
   onOpen: (stream: ClientHttp2Stream) => void,
+  retry?: () => void,
 ): void {
   let stream: ClientHttp2Stream;
   try {
@@ -118,7 +129,8 @@ function openPipe(
     pipeBoth(socket, stream);
   });
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!open) writeSocketError(socket, 'tunnel_stream_failed', err.code);
+    if (!open && retry && refused(stream)) retry();
+    else if (!open) writeSocketError(socket, 'tunnel_stream_failed', err.code);
   });
   socket.on('close', () => {
     if (!open && !stream.closed) stream.close(NGHTTP2_CANCEL);
@@ -131,11 +143,13 @@ export function forwardConnect(
   authority: string,
   socket: Duplex,
   head: Buffer,
+  retry?: () => void,
 ): void {
-  openPipe(conn, authority, socket, {}, (stream) => {
+  const onOpen = (stream: ClientHttp2Stream): void => {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) stream.write(head);
-  });
+  };
+  openPipe(conn, authority, socket, {}, onOpen, retry);
 }
 
 /** Absolute-form upgrade (ws://): a byte pipe that starts with the request, rewritten to origin form. */

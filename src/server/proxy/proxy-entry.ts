@@ -71,6 +71,29 @@ async function route(deps: ProxyEntryDeps, req: IncomingMessage): Promise<Tunnel
   }
 }
 
+/**
+ * Routes a request and hands it to `forward`, or answers `deny`. `forward` gets a retry callback that routes
+ * again (twice at most) for streams the client refused while draining.
+ */
+function dispatch(
+  deps: ProxyEntryDeps,
+  req: IncomingMessage,
+  deny: (d: Denied) => void,
+  forward: (conn: TunnelConnection, retry?: () => void) => void,
+  retriesLeft = 2,
+): void {
+  route(deps, req).then(
+    (conn) => {
+      if ('error' in conn) return deny(conn);
+      forward(conn, retriesLeft > 0 ? () => dispatch(deps, req, deny, forward, retriesLeft - 1) : undefined);
+    },
+    (err: unknown) => {
+      deps.log.error('proxy routing failed', { error: err });
+      deny({ error: 'tunnel_stream_failed' });
+    },
+  );
+}
+
 /** host:port of an absolute-form URL; null when it is not http(s)/ws(s). */
 function absoluteTarget(url: string | undefined): URL | null {
   if (!url || !/^(https?|wss?):\/\//i.test(url)) return null;
@@ -82,7 +105,6 @@ function absoluteTarget(url: string | undefined): URL | null {
 }
 
 export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
-  const { log } = deps;
   const server = http.createServer({
     maxHeaderSize: deps.maxHeaderSize ?? 16 * 1024,
     keepAliveTimeout: 60_000,
@@ -99,15 +121,11 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
         'expected an absolute http:// URL or CONNECT (this is a forward proxy)',
       );
     }
-    route(deps, req).then(
-      (conn) =>
-        'error' in conn
-          ? sendError(res, conn.error, conn.detail, conn.headers)
-          : forwardHttp(conn, req, res, url),
-      (err: unknown) => {
-        log.error('proxy request failed', { error: err });
-        sendError(res, 'tunnel_stream_failed');
-      },
+    dispatch(
+      deps,
+      req,
+      (d) => sendError(res, d.error, d.detail, d.headers),
+      (conn, retry) => forwardHttp(conn, req, res, url, retry),
     );
   });
 
@@ -117,15 +135,11 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
     if (!/^(\[[0-9a-fA-F:.]+\]|[^:/@\s]+):\d{1,5}$/.test(authority)) {
       return writeSocketError(socket, 'bad_request', 'CONNECT needs host:port');
     }
-    route(deps, req).then(
-      (conn) =>
-        'error' in conn
-          ? writeSocketError(socket, conn.error, conn.detail, conn.headers)
-          : forwardConnect(conn, authority, socket, head),
-      (err: unknown) => {
-        log.error('proxy CONNECT failed', { error: err });
-        writeSocketError(socket, 'tunnel_stream_failed');
-      },
+    dispatch(
+      deps,
+      req,
+      (d) => writeSocketError(socket, d.error, d.detail, d.headers),
+      (conn, retry) => forwardConnect(conn, authority, socket, head, retry),
     );
   });
 
@@ -135,15 +149,11 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
     if (!url || url.protocol === 'https:' || url.protocol === 'wss:') {
       return writeSocketError(socket, 'bad_request', 'expected an absolute ws:// or http:// URL');
     }
-    route(deps, req).then(
-      (conn) =>
-        'error' in conn
-          ? writeSocketError(socket, conn.error, conn.detail, conn.headers)
-          : forwardUpgrade(conn, req, url, socket, head),
-      (err: unknown) => {
-        log.error('proxy upgrade failed', { error: err });
-        writeSocketError(socket, 'tunnel_stream_failed');
-      },
+    dispatch(
+      deps,
+      req,
+      (d) => writeSocketError(socket, d.error, d.detail, d.headers),
+      (conn) => forwardUpgrade(conn, req, url, socket, head),
     );
   });
 
