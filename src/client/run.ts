@@ -165,7 +165,11 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       1,
     );
     control.info('tunnel running', { id: created.id });
-    if (stopping) return;
+    if (stopping) {
+      // A signal arrived while the create call was in flight: do not leave the new tunnel behind.
+      await rest.deleteTunnel(created.id, 'shutdown').catch(() => undefined);
+      return;
+    }
     egress = new Egress(
       {
         proxyLocalhost: opts.proxyLocalhost,
