@@ -70,8 +70,10 @@ export function forwardHttp(
     else if (!res.headersSent) sendError(res, 'tunnel_stream_failed', err.code);
     else res.destroy();
   });
+  // Cancel only when the browser went away mid-response: a reset for a stream the peer already finished counts
+  // as an invalid frame there, and nghttp2 closes the whole session after 1000 of them.
   res.on('close', () => {
-    if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+    if (!res.writableFinished && !stream.closed) stream.close(NGHTTP2_CANCEL);
   });
 }
 
