@@ -4,6 +4,7 @@
  */
 import type { ProxyErrorCode } from '../../protocol/errors.js';
 import type { AccountService } from '../accounts/account-service.js';
+import { canUseTunnel } from '../accounts/permissions.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/types.js';
 import type { ProxyCredentials } from './proxy-credentials.js';
@@ -33,11 +34,14 @@ export async function authorizeProxyUse(
   if (members.length === 0) {
     // Not live: a running tunnel whose client is reconnecting is "unavailable" (503), anything else not found.
     const running = await deps.store.listTunnels({ ownerId: owner.id, status: 'running' });
-    const known = running.some((t) => t.name === name && (owner === actor || t.shared === 'all'));
+    const known = running.some((t) => t.name === name && (owner === actor || canUseTunnel(actor, t, owner)));
     return { error: known ? 'tunnel_unavailable' : 'tunnel_not_found' };
   }
-  if (owner !== actor && !members.some((m) => m.record.shared === 'all' && actor.orgId === owner.orgId)) {
-    return { error: 'tunnel_not_found' };
+  if (owner !== actor && !members.some((m) => canUseTunnel(actor, m.record, owner))) {
+    // Say "forbidden" only about tunnels the owner shared; an unshared tunnel stays invisible.
+    return {
+      error: members.some((m) => m.record.shared === 'all') ? 'tunnel_forbidden' : 'tunnel_not_found',
+    };
   }
   return { ownerId: owner.id, tunnelName: name };
 }

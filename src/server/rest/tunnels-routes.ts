@@ -12,6 +12,7 @@ import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Account, Store, TunnelRecord } from '../store/types.js';
 import type { CreateTunnelInput, TunnelService } from '../tunnels/tunnel-service.js';
+import { canShareTunnel, canStartTunnel, canStopTunnel, canUseTunnel } from '../accounts/permissions.js';
 import { RestError, type RestContext, type Router } from './router.js';
 import { tunnelJson } from './tunnel-json.js';
 
@@ -71,29 +72,41 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
   const view = (t: TunnelRecord): Record<string, unknown> =>
     tunnelJson({ record: t, connections: registry.usableConnections(t.id), host: deps.publicHost });
 
-  /** The account named in the path; for now an account acts only on its own tunnels. */
-  const pathAccount = async (ctx: RestContext): Promise<Account> => {
+  /** Listing and creating act on the caller's own tunnels: the path must name the caller. */
+  const self = (ctx: RestContext): Account => {
     const me = ctx.account!;
-    if (ctx.params['user'] === me.username) return me;
-    const other = await store.getAccountByUsername(ctx.params['user'] ?? '');
-    if (!other || me.role !== 'org_admin' || other.orgId !== me.orgId) {
-      throw new RestError(403, 'forbidden', `not allowed to act for user ${ctx.params['user']}`);
+    if (ctx.params['user'] !== me.username) {
+      throw new RestError(403, 'forbidden', `authenticated as ${me.username}, not ${ctx.params['user']}`);
     }
-    return other;
+    return me;
   };
-  const ownTunnel = async (ctx: RestContext): Promise<TunnelRecord> => {
-    const owner = await pathAccount(ctx);
+  /** A tunnel the caller may see: own, usable through sharing, or stoppable by role. Else 404 (no leak). */
+  const visibleTunnel = async (ctx: RestContext, need: 'view' | 'stop'): Promise<TunnelRecord> => {
+    const me = ctx.account!;
     const t = await store.getTunnel(ctx.params['id'] ?? '');
-    if (!t || t.ownerId !== owner.id)
-      throw new RestError(404, 'tunnel_not_found', `no tunnel ${ctx.params['id']}`);
+    const notFound = new RestError(404, 'tunnel_not_found', `no tunnel ${ctx.params['id']}`);
+    if (!t || (ctx.params['user'] !== me.username && ctx.params['user'] !== t.owner)) throw notFound;
+    if (t.ownerId === me.id) return t;
+    const owner = await store.getAccountByUsername(t.owner);
+    if (!owner) throw notFound;
+    const mayStop = canStopTunnel(me, t, owner);
+    if (need === 'stop' && !mayStop) {
+      if (canUseTunnel(me, t, owner))
+        throw new RestError(403, 'forbidden', `not allowed to stop tunnel ${t.id}`);
+      throw notFound;
+    }
+    if (!mayStop && !canUseTunnel(me, t, owner)) throw notFound;
     return t;
   };
 
   router.add('POST', '/rest/v1/:user/tunnels', async (ctx) => {
-    const owner = await pathAccount(ctx);
+    const owner = self(ctx);
     const input = parseCreateBody(await ctx.body());
-    if (owner.role === 'service_account') {
+    if (!canStartTunnel(owner)) {
       throw new RestError(403, 'role_forbidden', 'service accounts cannot start tunnels');
+    }
+    if (input.shared === 'all' && !canShareTunnel(owner)) {
+      throw new RestError(403, 'role_forbidden', `role ${owner.role} cannot share tunnels`);
     }
     const { record, token, replaced } = await tunnels.create(owner, input);
     const info = replaced.length
@@ -110,21 +123,49 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
   });
 
   router.add('GET', '/rest/v1/:user/tunnels', async (ctx) => {
-    const owner = await pathAccount(ctx);
-    const list = await store.listTunnels({ ownerId: owner.id, status: 'running' });
+    const me = self(ctx);
     const full = ctx.query.get('full') === 'true';
-    return { body: full ? list.map(view) : list.map((t) => t.id) };
+    const onePerPool = ctx.query.get('filter') === 'one_per_pool';
+    const running = await store.listTunnels({ status: 'running' });
+    const owners = new Map<string, Account | null>();
+    const visible: TunnelRecord[] = [];
+    const all = ctx.query.get('all') === 'true';
+    for (const t of running) {
+      if (t.ownerId === me.id) {
+        visible.push(t);
+        continue;
+      }
+      if (!all) continue;
+      if (!owners.has(t.owner)) owners.set(t.owner, await store.getAccountByUsername(t.owner));
+      const owner = owners.get(t.owner);
+      if (owner && canUseTunnel(me, t, owner)) visible.push(t);
+    }
+    const seenPools = new Set<string>();
+    const picked = visible.filter((t) => {
+      if (!onePerPool) return true;
+      const key = `${t.ownerId}\u0000${t.name}`;
+      if (seenPools.has(key)) return false;
+      seenPools.add(key);
+      return true;
+    });
+    const item = (t: TunnelRecord): unknown => (full ? view(t) : t.id);
+    if (!all) return { body: picked.map(item) };
+    const byUser: Record<string, unknown[]> = {};
+    for (const t of picked) (byUser[t.owner] ??= []).push(item(t));
+    return { body: byUser };
   });
 
-  router.add('GET', '/rest/v1/:user/tunnels/:id', async (ctx) => ({ body: view(await ownTunnel(ctx)) }));
+  router.add('GET', '/rest/v1/:user/tunnels/:id', async (ctx) => ({
+    body: view(await visibleTunnel(ctx, 'view')),
+  }));
 
   router.add('GET', '/rest/v1/:user/tunnels/:id/num_jobs', async (ctx) => {
-    const t = await ownTunnel(ctx);
+    const t = await visibleTunnel(ctx, 'view');
     return { body: { id: t.id, jobs_running: 0 } };
   });
 
   router.add('DELETE', '/rest/v1/:user/tunnels/:id', async (ctx) => {
-    const t = await ownTunnel(ctx);
+    const t = await visibleTunnel(ctx, 'stop');
     const reason = ctx.query.get('reason') ?? 'user_shutdown';
     if (!/^[\w.-]{1,64}$/.test(reason))
       throw new RestError(400, 'invalid_request', 'reason must be a short word');
@@ -133,7 +174,7 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
   });
 
   router.add('GET', '/rest/v1/:user/all_tunnels', async (ctx) => {
-    const owner = await pathAccount(ctx);
+    const owner = self(ctx);
     const limit = Number(ctx.query.get('limit') ?? 100);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
       throw new RestError(400, 'invalid_request', 'limit must be an integer from 1 to 10000');
