@@ -8,7 +8,11 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../observability/log.js';
-import { AccountService, hashAccessKey, loadOrCreateSecret } from './accounts/index.js';
+import { AccountService } from './accounts/account-service.js';
+import { hashAccessKey } from './accounts/access-keys.js';
+import { AuthLimiter } from './accounts/auth-limiter.js';
+import { loadOrCreateSecret } from './accounts/server-secret.js';
+import type { Account } from './store/types.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
@@ -96,7 +100,21 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   });
   let edgeAddress = '';
 
-  const router = createRouter((u, k) => accounts.authenticate(u, k));
+  // One gate for every credential check (REST and proxy entry): failures are rate-limited per source and account.
+  const limiter = new AuthLimiter();
+  const authenticate = async (
+    u: string,
+    k: string,
+    ip: string,
+  ): Promise<Account | { retryAfter: number } | null> => {
+    const decision = limiter.check(ip, u);
+    if (!decision.allowed) return { retryAfter: decision.retryAfter };
+    const account = await accounts.authenticate(u, k);
+    if (account) limiter.recordSuccess(ip, u);
+    else limiter.recordFailure(ip, u);
+    return account;
+  };
+  const router = createRouter(authenticate);
   registerTunnelRoutes(router, {
     store,
     registry,
@@ -133,7 +151,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     registry,
     log: log.child('proxy'),
     maxHeaderSize: cfg.maxHeaderSize,
-    authorize: (creds, ip) => authorizeProxyUse({ accounts, store, registry }, creds, ip),
+    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
   });
 
   const restAddr = await listen(rest, cfg.rest);

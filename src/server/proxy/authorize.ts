@@ -3,15 +3,19 @@
  * caller's own, or another account's shared tunnel when the role rules allow it (tunnelOwner).
  */
 import type { ProxyErrorCode } from '../../protocol/errors.js';
-import type { AccountService } from '../accounts/account-service.js';
 import { canUseTunnel } from '../accounts/permissions.js';
 import type { Registry } from '../registry/registry.js';
-import type { Store } from '../store/types.js';
+import type { Account, Store } from '../store/types.js';
 import type { ProxyCredentials } from './proxy-credentials.js';
 import type { RouteTarget } from './proxy-entry.js';
 
 export interface AuthorizeDeps {
-  accounts: AccountService;
+  /** Checks a key, rate-limited per source and account (same gate as the REST API). */
+  authenticate: (
+    username: string,
+    key: string,
+    remoteIp: string,
+  ) => Promise<Account | { retryAfter: number } | null>;
   store: Store;
   registry: Registry;
 }
@@ -19,10 +23,11 @@ export interface AuthorizeDeps {
 export async function authorizeProxyUse(
   deps: AuthorizeDeps,
   creds: ProxyCredentials,
-  _remoteIp: string,
+  remoteIp: string,
 ): Promise<RouteTarget | { error: ProxyErrorCode; retryAfter?: number }> {
-  const actor = await deps.accounts.authenticate(creds.username, creds.accessKey);
+  const actor = await deps.authenticate(creds.username, creds.accessKey, remoteIp);
   if (!actor) return { error: 'proxy_auth_required' };
+  if ('retryAfter' in actor) return { error: 'auth_rate_limited', retryAfter: actor.retryAfter };
   const name = creds.tunnelName!;
   let owner = actor;
   if (creds.tunnelOwner && creds.tunnelOwner !== actor.username) {
