@@ -16,6 +16,19 @@ export interface Account {
   disabled: boolean;
 }
 
+export interface Org {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface Team {
+  id: string;
+  orgId: string;
+  name: string;
+  createdAt: number;
+}
+
 export interface AccessKeyInfo {
   id: string;
   accountId: string;
@@ -50,31 +63,56 @@ export interface TunnelRecord {
   userShutdown: boolean | null;
 }
 
-export interface NewTunnel extends Omit<
+export type NewTunnel = Omit<
   TunnelRecord,
   'status' | 'lastConnected' | 'shutdownTime' | 'shutdownReason' | 'userShutdown'
-> {}
+>;
 
 export interface Store {
   // accounts
   createAccount(a: { username: string; role: Role; orgId?: string; teamIds?: string[] }): Promise<Account>;
   getAccountByUsername(username: string): Promise<Account | null>;
   getAccountById(id: string): Promise<Account | null>;
-  listAccounts(): Promise<Account[]>;
+  /** All accounts, or those of one org / one team; ordered by creation. */
+  listAccounts(filter?: { orgId?: string; teamId?: string }): Promise<Account[]>;
   countAccounts(): Promise<number>;
+  updateAccount(id: string, change: { role?: Role; disabled?: boolean }): Promise<Account | null>;
+  /** Replaces the account's team memberships (teams must exist). */
+  setAccountTeams(accountId: string, teamIds: string[]): Promise<void>;
+  // orgs and teams (names are unique: orgs globally, teams within their org)
+  createOrg(name: string): Promise<Org>;
+  getOrg(id: string): Promise<Org | null>;
+  getOrgByName(name: string): Promise<Org | null>;
+  listOrgs(): Promise<Org[]>;
+  createTeam(t: { orgId: string; name: string }): Promise<Team>;
+  getTeam(id: string): Promise<Team | null>;
+  getTeamByName(orgId: string, name: string): Promise<Team | null>;
+  listTeams(orgId?: string): Promise<Team[]>;
   // access keys: the plain key is returned once by the caller that generated it; the store keeps only a keyed hash
   addAccessKey(accountId: string, keyHash: string, label: string): Promise<AccessKeyInfo>;
   /** Active (not revoked) key hashes of an account, for constant-time comparison by the caller. */
   activeKeyHashes(accountId: string): Promise<{ id: string; hash: string }[]>;
   touchAccessKey(keyId: string, at: number): Promise<void>;
+  /** All keys of an account, revoked ones included, without hashes. */
+  listAccessKeys(accountId: string): Promise<AccessKeyInfo[]>;
+  getAccessKey(keyId: string): Promise<AccessKeyInfo | null>;
+  /** Marks a key revoked; false when it does not exist or was already revoked. */
+  revokeAccessKey(keyId: string, at: number): Promise<boolean>;
   // tunnels
   insertTunnel(t: NewTunnel): Promise<TunnelRecord>;
   getTunnel(id: string): Promise<TunnelRecord | null>;
+  /** Newest first. */
   listTunnels(filter: { ownerId?: string; status?: TunnelStatus; limit?: number }): Promise<TunnelRecord[]>;
   markTunnelConnected(id: string, at: number): Promise<void>;
+  /** Ends a running tunnel; a tunnel already terminated keeps its first shutdown reason. */
   terminateTunnel(id: string, reason: string, userShutdown: boolean, at: number): Promise<void>;
   // server settings (secret key for keyed hashes, CA paths...)
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A write that would break a uniqueness rule (username, org name, team name in its org). */
+export class StoreConflictError extends Error {
+  readonly code = 'conflict';
 }

@@ -1,0 +1,80 @@
+/**
+ * Table shapes as the database sees them. Booleans are stored as 0/1 integers and lists/maps as JSON text so the
+ * same queries run on SQLite and PostgreSQL; kysely-store.ts converts rows to the domain types in types.ts.
+ */
+import type { Generated } from 'kysely';
+
+export interface OrgsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface TeamsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface AccountsTable {
+  id: string;
+  username: string;
+  role: string;
+  org_id: string;
+  created_at: number;
+  disabled: number;
+}
+
+export interface AccountTeamsTable {
+  account_id: string;
+  team_id: string;
+}
+
+export interface AccessKeysTable {
+  id: string;
+  account_id: string;
+  key_hash: string;
+  label: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface TunnelsTable {
+  seq: Generated<number>;
+  id: string;
+  owner: string;
+  owner_id: string;
+  name: string;
+  status: string;
+  tunnel_pool: number;
+  shared: string;
+  metadata: string;
+  tunnel_domains: string;
+  direct_domains: string;
+  deny_domains: string;
+  tls_resign_domains: string;
+  tls_passthrough_domains: string;
+  token_hash: string;
+  creation_time: number;
+  last_connected: number | null;
+  shutdown_time: number | null;
+  shutdown_reason: string | null;
+  user_shutdown: number | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  teams: TeamsTable;
+  accounts: AccountsTable;
+  account_teams: AccountTeamsTable;
+  access_keys: AccessKeysTable;
+  tunnels: TunnelsTable;
+  settings: SettingsTable;
+}

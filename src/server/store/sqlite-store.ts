@@ -1,0 +1,43 @@
+/**
+ * The embedded store: one SQLite file DIR/sluice.db through better-sqlite3, in WAL mode so `sc-server admin`
+ * can read and write while the server runs, with a busy timeout so their writes wait instead of failing.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyStore } from './kysely-store.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database as Schema } from './schema.js';
+import type { Store } from './types.js';
+
+export const STORE_FILE = 'sluice.db';
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's lock before failing (ms). */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (creating if needed) DIR/sluice.db and brings its schema up to date. */
+export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const sqlite = new Database(join(dir, STORE_FILE));
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    sqlite.pragma('foreign_keys = ON');
+    // WAL makes NORMAL durable against application crashes; only an OS crash can lose the last commits.
+    sqlite.pragma('synchronous = NORMAL');
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  try {
+    await migrateToLatest(db as Kysely<unknown>);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return new KyselyStore(db);
+}
