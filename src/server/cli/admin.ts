@@ -1,0 +1,228 @@
+/**
+ * `sc-server admin ...`: manages users, keys, orgs and teams by opening the data directory's store directly
+ * (the operator on the server's machine is trusted with everything, as they can read the files anyway). Works
+ * while the server runs: the store is in WAL mode with a busy timeout. A running server may accept a key revoked
+ * here for up to 5 seconds (its authentication cache); the admin REST API revokes at once.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AccountService } from '../accounts/account-service.js';
+import {
+  AdminError,
+  AdminOperations,
+  type KeyView,
+  type TeamView,
+  type UserView,
+} from '../accounts/admin-operations.js';
+import { loadOrCreateSecret } from '../accounts/server-secret.js';
+import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
+
+const USAGE = `sc-server admin: manage users, access keys, orgs and teams in a Sluice data directory
+
+Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
+
+  users list
+  users show USERNAME
+  users create USERNAME [--role ROLE] [--org ORG] [--team TEAM]... [--label LABEL] [--no-key]
+  users disable USERNAME | users enable USERNAME
+  users set-role USERNAME ROLE
+  users set-teams USERNAME [--team TEAM]...       (no --team: remove from all teams)
+  keys list USERNAME
+  keys create USERNAME [--label LABEL]            prints the new access key once
+  keys rotate USERNAME KEY_ID                     new key, same label; the old one stops working
+  keys revoke USERNAME KEY_ID
+  orgs list | orgs create NAME
+  teams list [--org ORG] | teams create NAME [--org ORG]
+  teams add-member TEAM USERNAME | teams remove-member TEAM USERNAME
+
+Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
+--data-dir defaults to SC_DATA_DIR or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
+1 not found / already exists / refused, 2 usage or invalid input.
+`;
+
+class Usage extends Error {}
+
+function need(args: string[], n: number, what: string): string[] {
+  if (args.length !== n) throw new Usage(`expected ${what}`);
+  return args;
+}
+
+function userLine(u: UserView): string {
+  const teams = u.teams.length ? ` teams=${u.teams.join(',')}` : '';
+  return `${u.username}\trole=${u.role}\torg=${u.org}${teams}${u.disabled ? '\tDISABLED' : ''}`;
+}
+
+function keyLine(k: KeyView): string {
+  const used = k.last_used_at ? new Date(k.last_used_at * 1000).toISOString() : 'never';
+  return `${k.id}\t${k.active ? 'active ' : 'revoked'}\tlabel=${JSON.stringify(k.label)}\tlast_used=${used}`;
+}
+
+function teamLine(t: TeamView): string {
+  return `${t.name}\torg=${t.org}\tid=${t.id}`;
+}
+
+export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const out = (s: string): void => void process.stdout.write(s + '\n');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'data-dir': { type: 'string' },
+        json: { type: 'boolean' },
+        role: { type: 'string' },
+        org: { type: 'string' },
+        team: { type: 'string', multiple: true },
+        label: { type: 'string' },
+        'no-key': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`sc-server admin: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  const [group, action, ...args] = positionals;
+  if (v.help || group === undefined || group === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const dir = resolve(v['data-dir'] ?? (env['SC_DATA_DIR'] || './sluice-data'));
+  if (!existsSync(join(dir, STORE_FILE))) {
+    process.stderr.write(
+      `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,
+    );
+    return 2;
+  }
+  const store = await openSqliteStore(dir);
+  try {
+    const ops = new AdminOperations(new AccountService(store, await loadOrCreateSecret(dir)));
+    const show = (value: unknown, text: () => string): void =>
+      out(v.json ? JSON.stringify(value, null, 2) : text());
+    const shownOnce = (key: string): string => `access key (shown once, store it now): ${key}`;
+    const cmd = `${group} ${action ?? ''}`.trim();
+    switch (cmd) {
+      case 'users list': {
+        need(args, 0, 'no arguments');
+        const users = await ops.listUsers('local');
+        show(users, () => users.map(userLine).join('\n'));
+        break;
+      }
+      case 'users show': {
+        const [u] = need(args, 1, 'USERNAME');
+        const user = await ops.getUser('local', u!);
+        const keys = await ops.listKeys('local', u!);
+        show({ ...user, keys }, () => [userLine(user), ...keys.map((k) => '  key ' + keyLine(k))].join('\n'));
+        break;
+      }
+      case 'users create': {
+        const [username] = need(args, 1, 'USERNAME');
+        const made = await ops.createUser('local', {
+          username,
+          role: v.role ?? 'team_member',
+          org: v.org,
+          teams: v.team ?? [],
+          label: v.label,
+          create_key: !v['no-key'],
+        });
+        show(made, () =>
+          [userLine(made.user), ...(made.access_key ? [shownOnce(made.access_key)] : [])].join('\n'),
+        );
+        break;
+      }
+      case 'users disable':
+      case 'users enable': {
+        const [u] = need(args, 1, 'USERNAME');
+        const user = await ops.updateUser('local', u!, { disabled: action === 'disable' });
+        show(user, () => userLine(user));
+        break;
+      }
+      case 'users set-role': {
+        const [u, r] = need(args, 2, 'USERNAME ROLE');
+        const user = await ops.updateUser('local', u!, { role: r });
+        show(user, () => userLine(user));
+        break;
+      }
+      case 'users set-teams': {
+        const [u] = need(args, 1, 'USERNAME');
+        const user = await ops.updateUser('local', u!, { teams: v.team ?? [] });
+        show(user, () => userLine(user));
+        break;
+      }
+      case 'keys list': {
+        const [u] = need(args, 1, 'USERNAME');
+        const keys = await ops.listKeys('local', u!);
+        show(keys, () => keys.map(keyLine).join('\n'));
+        break;
+      }
+      case 'keys create': {
+        const [u] = need(args, 1, 'USERNAME');
+        const made = await ops.createKey('local', u!, { label: v.label });
+        show(made, () => `${keyLine(made.key)}\n${shownOnce(made.access_key)}`);
+        break;
+      }
+      case 'keys rotate': {
+        const [u, id] = need(args, 2, 'USERNAME KEY_ID');
+        const made = await ops.rotateKey('local', u!, id!);
+        show(made, () => `${keyLine(made.key)} (replaces ${made.replaced})\n${shownOnce(made.access_key)}`);
+        break;
+      }
+      case 'keys revoke': {
+        const [u, id] = need(args, 2, 'USERNAME KEY_ID');
+        const key = await ops.revokeKey('local', u!, id!);
+        show(key, () => keyLine(key));
+        break;
+      }
+      case 'orgs list': {
+        need(args, 0, 'no arguments');
+        const orgs = await ops.listOrgs('local');
+        show(orgs, () => orgs.map((o) => `${o.name}\tid=${o.id}`).join('\n'));
+        break;
+      }
+      case 'orgs create': {
+        const [name] = need(args, 1, 'NAME');
+        const org = await ops.createOrg('local', { name });
+        show(org, () => `${org.name}\tid=${org.id}`);
+        break;
+      }
+      case 'teams list': {
+        need(args, 0, 'no arguments');
+        const teams = await ops.listTeams('local', v.org);
+        show(teams, () => teams.map(teamLine).join('\n'));
+        break;
+      }
+      case 'teams create': {
+        const [name] = need(args, 1, 'NAME');
+        const team = await ops.createTeam('local', { name, org: v.org });
+        show(team, () => teamLine(team));
+        break;
+      }
+      case 'teams add-member':
+      case 'teams remove-member': {
+        const [team, u] = need(args, 2, 'TEAM USERNAME');
+        const user = await ops.setMembership('local', team!, u!, action === 'add-member');
+        show(user, () => userLine(user));
+        break;
+      }
+      default:
+        throw new Usage(`unknown command "${cmd}"; try "sc-server admin help"`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof Usage) {
+      process.stderr.write(`sc-server admin: ${group} ${action ?? ''}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof AdminError) {
+      process.stderr.write(`sc-server admin: ${err.message} (${err.code})\n`);
+      return err.kind === 'invalid' ? 2 : 1;
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
