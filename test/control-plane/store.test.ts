@@ -11,6 +11,7 @@ import {
   hashAccessKey,
   loadOrCreateSecret,
 } from '../../src/server/accounts/index.js';
+import { newId } from '../../src/server/store/kysely-store.js';
 import { knownMigrations } from '../../src/server/store/migrations.js';
 import { openSqliteStore } from '../../src/server/store/sqlite-store.js';
 import { StoreConflictError, type NewTunnel } from '../../src/server/store/types.js';
@@ -167,4 +168,11 @@ test('ensureAdmin uses the given credentials once and refuses junk', async (t) =
   });
   assert.ok(await accounts.authenticate('root', 'long-enough-key'));
   assert.equal(await accounts.authenticate('root', 'other-key-12345'), null);
+});
+
+test('store ids are UUIDv7 and strictly increasing, so lists keep creation order', () => {
+  const ids = Array.from({ length: 200 }, () => newId());
+  for (const id of ids)
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.deepEqual([...ids].sort(), ids);
 });

@@ -2,7 +2,7 @@
  * The Store over any Kysely dialect. SQL here stays within what SQLite and PostgreSQL share (no RETURNING, no
  * upserts, JSON kept as text), so a PostgreSQL store is this class with another dialect and migrations run.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { DEFAULT_ORG_ID } from './migrations.js';
 import type { AccessKeysTable, AccountsTable, Database, TunnelsTable } from './schema.js';
@@ -20,6 +20,21 @@ import {
 } from './types.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+let lastIdMs = 0;
+/**
+ * A UUIDv7 (48-bit millisecond time, then random bits): ids sort in creation order, so lists ordered by id are
+ * stable even when several rows share a creation second. Strictly increasing within this process.
+ */
+export function newId(): string {
+  lastIdMs = Math.max(Date.now(), lastIdMs + 1);
+  const b = randomBytes(16);
+  b.writeUIntBE(lastIdMs, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 /** better-sqlite3 and node-postgres both report unique violations with recognisable codes. */
 function isUniqueViolation(err: unknown): boolean {
@@ -112,7 +127,7 @@ export class KyselyStore implements Store {
     orgId?: string;
     teamIds?: string[];
   }): Promise<Account> {
-    const id = randomUUID();
+    const id = newId();
     await unique(`user "${a.username}"`, () =>
       this.db.transaction().execute(async (trx) => {
         await trx
@@ -150,7 +165,7 @@ export class KyselyStore implements Store {
         .innerJoin('account_teams', 'account_teams.account_id', 'accounts.id')
         .where('account_teams.team_id', '=', filter.teamId);
     }
-    return this.accounts(await q.orderBy('accounts.created_at').orderBy('accounts.username').execute());
+    return this.accounts(await q.orderBy('accounts.id').execute());
   }
 
   async countAccounts(): Promise<number> {
@@ -181,7 +196,7 @@ export class KyselyStore implements Store {
   }
 
   async createOrg(name: string): Promise<Org> {
-    const org = { id: randomUUID(), name, created_at: nowSeconds() };
+    const org = { id: newId(), name, created_at: nowSeconds() };
     await unique(`org "${name}"`, () => this.db.insertInto('orgs').values(org).execute());
     return { id: org.id, name, createdAt: org.created_at };
   }
@@ -200,12 +215,12 @@ export class KyselyStore implements Store {
   }
 
   async listOrgs(): Promise<Org[]> {
-    const rows = await this.db.selectFrom('orgs').selectAll().orderBy('created_at').orderBy('name').execute();
+    const rows = await this.db.selectFrom('orgs').selectAll().orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) }));
   }
 
   async createTeam(t: { orgId: string; name: string }): Promise<Team> {
-    const row = { id: randomUUID(), org_id: t.orgId, name: t.name, created_at: nowSeconds() };
+    const row = { id: newId(), org_id: t.orgId, name: t.name, created_at: nowSeconds() };
     await unique(`team "${t.name}"`, () => this.db.insertInto('teams').values(row).execute());
     return { id: row.id, orgId: t.orgId, name: t.name, createdAt: row.created_at };
   }
@@ -231,13 +246,13 @@ export class KyselyStore implements Store {
   async listTeams(orgId?: string): Promise<Team[]> {
     let q = this.db.selectFrom('teams').selectAll();
     if (orgId !== undefined) q = q.where('org_id', '=', orgId);
-    const rows = await q.orderBy('created_at').orderBy('name').execute();
+    const rows = await q.orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, createdAt: Number(r.created_at) }));
   }
 
   async addAccessKey(accountId: string, keyHash: string, label: string): Promise<AccessKeyInfo> {
     const row = {
-      id: randomUUID(),
+      id: newId(),
       account_id: accountId,
       key_hash: keyHash,
       label,
@@ -268,7 +283,6 @@ export class KyselyStore implements Store {
       .selectFrom('access_keys')
       .selectAll()
       .where('account_id', '=', accountId)
-      .orderBy('created_at')
       .orderBy('id')
       .execute();
     return rows.map(keyInfo);
