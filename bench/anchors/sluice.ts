@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start, tempDir, waitFor, type Proc } from '../harness/processes.js';
+import { LOOPBACK, type Endpoint, type Placement } from './anchor.js';
+import { waitUntilServing } from './probe.js';
+
+const repo = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
+export const SERVER_MAIN = join(repo, 'dist/src/server/cli/main.js');
+export const CLIENT_MAIN = join(repo, 'dist/src/client/cli/main.js');
+const USER = 'bench';
+
+export interface SluiceServer {
+  proc: Proc;
+  info: { rest_url: string; proxy_address: string; edge_address: string; ca_cert: string };
+  username: string;
+  accessKey: string;
+}
+
+/** sc-server on its own data dir, with the admin account from env; resolves once server.json exists. */
+export async function startSluiceServer(place: Placement): Promise<SluiceServer> {
+  const dir = await tempDir('sc-server');
+  const accessKey = randomBytes(18).toString('hex');
+  const bind = place.serverNs ? place.serverAddr : LOOPBACK;
+  const proc = start(
+    process.execPath,
+    [
+      SERVER_MAIN,
+      'start',
+      '--data-dir',
+      join(dir, 'data'),
+      '--rest-address',
+      `${bind}:0`,
+      '--edge-address',
+      `${bind}:0`,
+      // Browsers and the load generator sit next to the server: the proxy entry stays on loopback.
+      '--proxy-address',
+      `${LOOPBACK}:0`,
+      '--public-host',
+      bind,
+    ],
+    {
+      netns: place.serverNs,
+      env: { ...process.env, SC_ADMIN_USERNAME: USER, SC_ADMIN_ACCESS_KEY: accessKey },
+    },
+  );
+  const info = await waitFor(
+    'sc-server server.json',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error('exited');
+      return JSON.parse(await readFile(join(dir, 'data', 'server.json'), 'utf8')) as SluiceServer['info'];
+    },
+    30_000,
+  ).catch((err: Error) => {
+    throw new Error(`sc-server: ${err.message}\n${proc.output().slice(-1500)}`);
+  });
+  return { proc, info, username: USER, accessKey };
+}
+
+export interface SluiceClient {
+  proc: Proc;
+  apiPort: number;
+}
+
+/** `sc run` against `server`; resolves when its local API listens (not yet when it is ready). */
+export async function startSluiceClient(
+  server: SluiceServer,
+  tunnelName: string,
+  place: Pick<Placement, 'clientNs'>,
+  extra: string[] = [],
+): Promise<SluiceClient> {
+  const proc = start(
+    process.execPath,
+    [
+      CLIENT_MAIN,
+      'run',
+      '--username',
+      server.username,
+      '--access-key',
+      server.accessKey,
+      '--region',
+      'us-west',
+      '--tunnel-name',
+      tunnelName,
+      '--rest-url',
+      server.info.rest_url,
+      '--cacert-file',
+      server.info.ca_cert,
+      '--proxy-localhost',
+      'allow',
+      '--api-address',
+      `${LOOPBACK}:0`,
+      ...extra,
+    ],
+    { netns: place.clientNs },
+  );
+  const apiPort = await waitFor(
+    'sc local API',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error('exited');
+      const m = /API server listening address=[\d.]+:(\d+)/.exec(proc.output());
+      return m ? Number(m[1]) : undefined;
+    },
+    30_000,
+    5, // short: time-to-ready is measured through this
+  ).catch((err: Error) => {
+    throw new Error(`sc run: ${err.message}\n${proc.output().slice(-1500)}`);
+  });
+  return { proc, apiPort };
+}
+
+export function proxyAuthorization(server: SluiceServer, tunnelName: string): string {
+  return `Basic ${Buffer.from(`${server.username};tunnel=${tunnelName}:${server.accessKey}`).toString('base64')}`;
+}
+
+/** The full path: proxy entry, tunnel with TLS, sc, origin. */
+export async function startSluice(place: Placement): Promise<Endpoint> {
+  const server = await startSluiceServer(place);
+  const tunnelName = 'bench';
+  const client = await startSluiceClient(server, tunnelName, place);
+  const [host, port] = server.info.proxy_address.split(':');
+  const ep = {
+    proxy: { host: host!, port: Number(port), authorization: proxyAuthorization(server, tunnelName) },
+    url: `http://${LOOPBACK}:${place.origin.http}`,
+  };
+  await waitUntilServing(ep, place.serverNs).catch((err: Error) => {
+    throw new Error(`sluice: ${err.message}\nsc: ${client.proc.output().slice(-1000)}`);
+  });
+  return {
+    name: 'sluice',
+    ...ep,
+    pids: { sc: client.proc.pid, 'sc-server': server.proc.pid },
+    stop: async () => {
+      await client.proc.stop();
+      await server.proc.stop();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * A hand-written SVG: one panel per headline figure (small req/s, bulk down, bulk up, and the same with 20 ms
+ * RTT when measured), a bar per anchor, Sluice in a colour of its own, so the comparison reads at a glance.
+ */
+import { ANCHORS, type AnchorName } from '../anchors/anchor.js';
+import type { Results } from './results.js';
+
+const NAME: Record<AnchorName, string> = {
+  direct: 'direct',
+  squid: 'squid',
+  ssh: 'ssh -R',
+  localtunnel: 'localtunnel',
+  sluice: 'Sluice',
+};
+
+interface Panel {
+  title: string;
+  unit: string;
+  bars: { name: AnchorName; value: number }[];
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+function panels(r: Results): Panel[] {
+  const pick = (get: (a: AnchorName) => number | undefined): Panel['bars'] =>
+    ANCHORS.map((name) => ({ name, value: get(name) ?? Number.NaN })).filter((b) => Number.isFinite(b.value));
+  const out: Panel[] = [
+    {
+      title: 'Small requests, 1 KiB, 64 in flight',
+      unit: 'req/s',
+      bars: pick((a) => r.small[a]?.median?.rps),
+    },
+    { title: 'Bulk download', unit: 'MB/s', bars: pick((a) => r.bulk[a]?.median?.down) },
+    { title: 'Bulk upload', unit: 'MB/s', bars: pick((a) => r.bulk[a]?.median?.up) },
+  ];
+  if (r.rtt) {
+    out.push(
+      { title: '20 ms RTT: small requests', unit: 'req/s', bars: pick((a) => r.rtt!.small[a]?.median?.rps) },
+      { title: '20 ms RTT: bulk download', unit: 'MB/s', bars: pick((a) => r.rtt!.bulk[a]?.median?.down) },
+      { title: '20 ms RTT: bulk upload', unit: 'MB/s', bars: pick((a) => r.rtt!.bulk[a]?.median?.up) },
+    );
+  }
+  return out.filter((p) => p.bars.length > 0);
+}
+
+export function renderChart(r: Results): string {
+  const W = 760;
+  const labelW = 110;
+  const barMax = W - labelW - 110;
+  const rowH = 20;
+  const parts: string[] = [];
+  let y = 34;
+  for (const p of panels(r)) {
+    const max = Math.max(...p.bars.map((b) => b.value));
+    parts.push(`<text x="10" y="${y}" class="h">${esc(p.title)} (${p.unit}, higher is better)</text>`);
+    y += 8;
+    for (const b of p.bars) {
+      const w = Math.max(1, (b.value / max) * barMax);
+      const cls = b.name === 'sluice' ? 'us' : 'them';
+      parts.push(
+        `<text x="${labelW - 6}" y="${y + 14}" class="l">${NAME[b.name]}</text>`,
+        `<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" class="${cls}"/>`,
+        `<text x="${labelW + w + 6}" y="${y + 14}" class="v">${Math.round(b.value).toLocaleString('en-US')}</text>`,
+      );
+      y += rowH;
+    }
+    y += 26;
+  }
+  const H = y;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    '<style>.h{font-weight:bold;font-size:13px}.l{text-anchor:end}.v{fill:#333}.us{fill:#1f77b4}.them{fill:#b8b8b8}</style>',
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="10" y="16" fill="#555">Sluice vs anchors, medians of ${r.meta.rounds} alternating round(s), ${esc(r.meta.date.slice(0, 10))}, commit ${esc(r.meta.commit)}</text>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}

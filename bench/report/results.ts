@@ -1,0 +1,56 @@
+/** The shape of bench/results/latest.json: raw per-round figures plus the medians the docs are rendered from. */
+import type { AnchorName } from '../anchors/anchor.js';
+import type { SmallResult } from '../harness/wrk.js';
+
+export interface SmallSeries {
+  rounds: (SmallResult | undefined)[];
+  median?: { rps: number; p50Ms: number; p99Ms: number; errors: number };
+}
+
+export interface BulkSeries {
+  down: (number | undefined)[];
+  up: (number | undefined)[];
+  median?: { down: number; up: number };
+}
+
+export interface Results {
+  meta: {
+    date: string;
+    commit: string;
+    machine: string;
+    node: string;
+    quick: boolean;
+    rounds: number;
+    durationS: number;
+    loadavgBefore: number[];
+  };
+  config: {
+    smallSeconds: number;
+    connections: number;
+    bulkBytes: number;
+    streams: number;
+    readyRuns: number;
+  };
+  small: Partial<Record<AnchorName, SmallSeries>>;
+  bulk: Partial<Record<AnchorName, BulkSeries>>;
+  streams?: {
+    count: number;
+    opened: number;
+    failed: number;
+    echoed: number;
+    rssBeforeKiB: Record<string, number>;
+    rssAfterKiB: Record<string, number>;
+    kibPerStream: Record<string, number>;
+  };
+  ready?: { runsMs: number[]; medianMs: number; failures: number };
+  rtt?: {
+    rttMs: number;
+    bulkBytes: number;
+    small: Partial<Record<AnchorName, SmallSeries>>;
+    bulk: Partial<Record<AnchorName, BulkSeries>>;
+  };
+  failover?: { note: string };
+  profile?: { note: string; top: Record<string, { self: number; name: string }[]> };
+  /** Things that went wrong or were skipped, said in the report rather than hidden. */
+  notes: string[];
+}

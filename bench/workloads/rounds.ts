@@ -1,0 +1,95 @@
+/**
+ * The small-request and bulk workloads over a set of running anchors, alternating: round 1 runs A B C D E, round
+ * 2 runs A B C D E again, and so on, so drift on the shared machine hits every anchor alike.
+ */
+import type { AnchorName, Endpoint } from '../anchors/anchor.js';
+import { bulkDownload, bulkUpload } from '../harness/curl-bulk.js';
+import { median } from '../harness/stats.js';
+import { wrkSmall } from '../harness/wrk.js';
+import type { BulkSeries, SmallSeries } from '../report/results.js';
+
+export interface RoundOptions {
+  rounds: number;
+  dir: string;
+  smallSeconds: number;
+  connections: number;
+  bulkBytes: number;
+  uploadFile: string;
+  /** Namespace of the load generator (the server side), if any. */
+  netns?: string;
+  log(line: string): void;
+  notes: string[];
+}
+
+export async function smallRounds(
+  eps: Endpoint[],
+  o: RoundOptions,
+): Promise<Partial<Record<AnchorName, SmallSeries>>> {
+  const out: Partial<Record<AnchorName, SmallSeries>> = {};
+  for (const ep of eps) out[ep.name] = { rounds: [] };
+  for (let r = 0; r < o.rounds; r++) {
+    for (const ep of eps) {
+      const series = out[ep.name]!;
+      try {
+        const res = await wrkSmall(ep, {
+          dir: o.dir,
+          seconds: o.smallSeconds,
+          connections: o.connections,
+          threads: 2,
+          netns: o.netns,
+        });
+        series.rounds[r] = res;
+        o.log(
+          `small r${r + 1} ${ep.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms ` +
+            `p99 ${res.p99Ms.toFixed(2)} ms errors ${res.errors}`,
+        );
+      } catch (err) {
+        o.notes.push(`small round ${r + 1} ${ep.name} failed: ${(err as Error).message.slice(0, 300)}`);
+      }
+    }
+  }
+  for (const s of Object.values(out)) {
+    const ok = s.rounds.filter((x) => x !== undefined);
+    if (ok.length === 0) continue;
+    s.median = {
+      rps: median(ok.map((x) => x.rps)),
+      p50Ms: median(ok.map((x) => x.p50Ms)),
+      p99Ms: median(ok.map((x) => x.p99Ms)),
+      errors: ok.reduce((a, x) => a + x.errors, 0),
+    };
+  }
+  return out;
+}
+
+export async function bulkRounds(
+  eps: Endpoint[],
+  o: RoundOptions,
+): Promise<Partial<Record<AnchorName, BulkSeries>>> {
+  const out: Partial<Record<AnchorName, BulkSeries>> = {};
+  for (const ep of eps) out[ep.name] = { down: [], up: [] };
+  for (let r = 0; r < o.rounds; r++) {
+    for (const ep of eps) {
+      const series = out[ep.name]!;
+      for (const dir of ['down', 'up'] as const) {
+        try {
+          const res =
+            dir === 'down'
+              ? await bulkDownload(ep, o.bulkBytes, o.netns)
+              : await bulkUpload(ep, o.uploadFile, o.bulkBytes, o.netns);
+          series[dir][r] = res.mbps;
+          o.log(`bulk r${r + 1} ${ep.name} ${dir}: ${res.mbps.toFixed(0)} MB/s`);
+        } catch (err) {
+          o.notes.push(
+            `bulk ${dir} round ${r + 1} ${ep.name} failed: ${(err as Error).message.slice(0, 300)}`,
+          );
+        }
+      }
+    }
+  }
+  for (const s of Object.values(out)) {
+    const down = median(s.down.filter((x): x is number => x !== undefined));
+    const up = median(s.up.filter((x): x is number => x !== undefined));
+    if (Number.isFinite(down) || Number.isFinite(up)) s.median = { down, up };
+  }
+  return out;
+}
