@@ -22,7 +22,10 @@ const children: ChildProcess[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
 
 function run(bin: string, args: string[], env: Record<string, string>, tag: string): ChildProcess {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const prefix = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) if (line) process.stdout.write(`${tag} ${line}\n`);
   };
@@ -32,7 +35,11 @@ function run(bin: string, args: string[], env: Record<string, string>, tag: stri
   return child;
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms = 20_000,
+): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const v = await probe();
@@ -62,27 +69,54 @@ async function main(): Promise<void> {
 
   run(
     serverBin,
-    ['start', '--data-dir', dataDir, '--rest-address', '127.0.0.1:0', '--proxy-address', '127.0.0.1:0', '--edge-address', '127.0.0.1:0'],
+    [
+      'start',
+      '--data-dir',
+      dataDir,
+      '--rest-address',
+      '127.0.0.1:0',
+      '--proxy-address',
+      '127.0.0.1:0',
+      '--edge-address',
+      '127.0.0.1:0',
+    ],
     { SC_ADMIN_USERNAME: user, SC_ADMIN_ACCESS_KEY: key },
     '[sc-server]',
   );
   const infoPath = join(dataDir, 'server.json');
   const info = await waitFor('server.json', () =>
     existsSync(infoPath)
-      ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { rest_url: string; proxy_address: string; ca_cert: string })
+      ? (JSON.parse(readFileSync(infoPath, 'utf8')) as {
+          rest_url: string;
+          proxy_address: string;
+          ca_cert: string;
+        })
       : undefined,
   );
 
   let ready = false;
   const sc = run(
     clientBin,
-    ['run', '--region', 'us-west', '--tunnel-name', 'demo', '--rest-url', info.rest_url, '--cacert-file', info.ca_cert,
-      '--proxy-localhost', 'allow', '--api-address', '127.0.0.1:0'],
+    [
+      'run',
+      '--region',
+      'us-west',
+      '--tunnel-name',
+      'demo',
+      '--rest-url',
+      info.rest_url,
+      '--cacert-file',
+      info.ca_cert,
+      '--proxy-localhost',
+      'allow',
+      '--api-address',
+      '127.0.0.1:0',
+    ],
     { SAUCE_USERNAME: user, SAUCE_ACCESS_KEY: key },
     '[sc]',
   );
   sc.stdout?.on('data', (c: Buffer) => {
-    if (c.toString().includes('you may start your tests')) ready = true;
+    if (c.toString().includes('is up, you may start your tests')) ready = true;
   });
   sc.on('exit', (code) => {
     if (!ready) {
@@ -100,7 +134,9 @@ async function main(): Promise<void> {
         host,
         port: Number(port),
         path: target,
-        headers: { 'proxy-authorization': 'Basic ' + Buffer.from(`${user};tunnel=demo:${key}`).toString('base64') },
+        headers: {
+          'proxy-authorization': 'Basic ' + Buffer.from(`${user};tunnel=demo:${key}`).toString('base64'),
+        },
       },
       (res) => {
         let text = '';

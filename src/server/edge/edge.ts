@@ -140,21 +140,23 @@ async function handshake(deps: EdgeDeps, req: IncomingMessage, socket: TLSSocket
   conn.startKeepalive(deps.keepalive);
   const now = Math.floor(Date.now() / 1000);
   await store.markTunnelConnected(record.id, now);
+  // Routable before the client hears "ready": a request sent the moment it logs "you may start your tests" must
+  // find this connection usable.
+  conn.usable = true;
+  conn.onChange();
   const acked = await conn.control('ready', { tunnel_id: record.id, conn_id: connId });
-  if (acked && !conn.closed) {
-    conn.usable = true;
-    conn.onChange();
-    log.info('tunnel connection established', {
-      tunnel: record.id,
-      name: record.name,
-      owner: record.owner,
-      conn: connId,
-      remote,
-      index: req.headers[HandshakeHeader.connIndex],
-    });
-  } else {
+  if (!acked || conn.closed) {
     conn.destroy();
+    return;
   }
+  log.info('tunnel connection established', {
+    tunnel: record.id,
+    name: record.name,
+    owner: record.owner,
+    conn: connId,
+    remote,
+    index: req.headers[HandshakeHeader.connIndex],
+  });
   session.once('close', () =>
     log.info('tunnel connection closed', { tunnel: record.id, conn: connId, remote }),
   );

@@ -1,0 +1,85 @@
+/**
+ * Prometheus metrics of `sc`, named as SC5's (`sauce_connect_*`) so existing dashboards keep working.
+ * (Interim version by the lead so the data path can run; the options/API work replaces it.)
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GIT_COMMIT, VERSION } from '../../version.js';
+
+export interface ClientMetrics {
+  registry: Registry;
+  httpRequestsTotal: Counter<'code' | 'method'>;
+  httpRequestDuration: Histogram<'code' | 'method'>;
+  httpRequestsInFlight: Gauge<'method'>;
+  proxyErrorsTotal: Counter<'reason'>;
+  dialerDialedTotal: Counter<'host'>;
+  dialerErrorsTotal: Counter<'host'>;
+  dialerClosedTotal: Counter<'host'>;
+  tunnelDialerDialedTotal: Counter<'host'>;
+  tunnelDialerErrorsTotal: Counter<'host'>;
+  tunnelDialerClosedTotal: Counter<'host'>;
+  tunnelErrorsTotal: Counter<'type'>;
+  tunnelConnectDuration: Histogram<'address'>;
+  tunnelInfo: Gauge<'addr' | 'hostname' | 'id' | 'name'>;
+  tunnelConnections: Gauge;
+}
+
+export function createClientMetrics(): ClientMetrics {
+  const registry = new Registry();
+  const p = 'sauce_connect_';
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: p });
+  const version = new Gauge({
+    name: `${p}version`,
+    help: 'Version of sc.',
+    labelNames: ['commit', 'time', 'version'],
+    registers,
+  });
+  version.set({ commit: GIT_COMMIT, time: '', version: VERSION }, 1);
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
+    new Counter({ name: `${p}${name}`, help, labelNames, registers });
+  return {
+    registry,
+    httpRequestsTotal: counter('http_requests_total', 'Proxied requests by status code and method.', [
+      'code',
+      'method',
+    ]),
+    httpRequestDuration: new Histogram({
+      name: `${p}http_request_duration_seconds`,
+      help: 'Time to serve a proxied request.',
+      labelNames: ['code', 'method'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    httpRequestsInFlight: new Gauge({
+      name: `${p}http_requests_in_flight`,
+      help: 'Proxied requests in flight.',
+      labelNames: ['method'],
+      registers,
+    }),
+    proxyErrorsTotal: counter('proxy_errors_total', 'Proxy errors by reason.', ['reason']),
+    dialerDialedTotal: counter('dialer_dialed_total', 'Connections dialed to targets.', ['host']),
+    dialerErrorsTotal: counter('dialer_errors_total', 'Failed dials to targets.', ['host']),
+    dialerClosedTotal: counter('dialer_closed_total', 'Closed target connections.', ['host']),
+    tunnelDialerDialedTotal: counter('tunnel_dialer_dialed_total', 'Tunnel connections dialed.', ['host']),
+    tunnelDialerErrorsTotal: counter('tunnel_dialer_errors_total', 'Failed tunnel dials.', ['host']),
+    tunnelDialerClosedTotal: counter('tunnel_dialer_closed_total', 'Closed tunnel connections.', ['host']),
+    tunnelErrorsTotal: counter('tunnel_errors_total', 'Tunnel errors by type.', ['type']),
+    tunnelConnectDuration: new Histogram({
+      name: `${p}tunnel_connect_duration_seconds`,
+      help: 'Time to establish a tunnel connection.',
+      labelNames: ['address'],
+      registers,
+    }),
+    tunnelInfo: new Gauge({
+      name: `${p}tunnel_info`,
+      help: 'The tunnel.',
+      labelNames: ['addr', 'hostname', 'id', 'name'],
+      registers,
+    }),
+    tunnelConnections: new Gauge({
+      name: `${p}tunnel_connections`,
+      help: 'Usable tunnel connections.',
+      registers,
+    }),
+  };
+}
