@@ -7,7 +7,9 @@ import { codeForSocketError, proxyErrors } from '../../src/protocol/errors.js';
 const doc = readFileSync(join(import.meta.dirname, '../../../docs/errors.md'), 'utf8');
 
 test('docs/errors.md lists every proxy error code with its status, and no other', () => {
-  const rows = [...doc.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map((m) => [m[1], Number(m[2])] as const);
+  const rows = [...doc.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map(
+    (m) => [m[1], Number(m[2])] as const,
+  );
   const documented = new Map(rows);
   for (const [code, def] of Object.entries(proxyErrors)) {
     assert.equal(
