@@ -141,7 +141,7 @@ export class ServerProc extends Proc {
   proxyGet(
     creds: { user: string; key: string; tunnel: string; owner?: string },
     target: string,
-  ): Promise<{ status: number; error: string | undefined; body: string }> {
+  ): Promise<{ status: number; error: string | undefined; retryAfter: string | undefined; body: string }> {
     const [host, port] = splitHostPort(this.info.proxy_address);
     const username = `${creds.user};tunnel=${creds.tunnel}${creds.owner ? `;owner=${creds.owner}` : ''}`;
     return new Promise((resolvePromise, reject) => {
@@ -165,6 +165,7 @@ export class ServerProc extends Proc {
             resolvePromise({
               status: res.statusCode ?? 0,
               error: res.headers['x-sluice-error'] as string | undefined,
+              retryAfter: res.headers['retry-after'],
               body,
             }),
           );
@@ -267,7 +268,11 @@ export async function startClient(
     `sc ${o.user}/${o.name} ready`,
     () => {
       if (!client.running) throw new Error(`sc exited early (${client.child.exitCode}):\n${client.output}`);
-      return client.output.includes('you may start your tests') || undefined;
+      // The startup line "please wait for 'you may start your tests'..." quotes the ready line: skip it.
+      const ready = client.output
+        .split('\n')
+        .some((l) => l.includes('you may start your tests') && !l.includes('please wait'));
+      return ready || undefined;
     },
     30_000,
   );
