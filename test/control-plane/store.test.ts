@@ -108,6 +108,8 @@ test('schema is migrated once, in WAL mode, and everything survives a reopen', a
   assert.deepEqual(history[1]!.tlsPassthroughDomains, ['.*']);
   assert.equal(history[1]!.tunnelPool, true);
   assert.equal((await store.listTunnels({ status: 'running', limit: 1 })).length, 1);
+  assert.equal((await store.listTunnels({ ownerId: alice.account.id, name: 'ci' })).length, 2);
+  assert.equal((await store.listTunnels({ ownerId: alice.account.id, name: 'other' })).length, 0);
   assert.equal(await store.getSetting('k'), 'v2');
   assert.equal(await store.getSetting('missing'), null);
 });

@@ -343,6 +343,7 @@ export class KyselyStore implements Store {
   }): Promise<TunnelRecord[]> {
     let q = this.db.selectFrom('tunnels').selectAll();
     if (filter.ownerId !== undefined) q = q.where('owner_id', '=', filter.ownerId);
+    if (filter.name !== undefined) q = q.where('name', '=', filter.name);
     if (filter.status !== undefined) q = q.where('status', '=', filter.status);
     q = q.orderBy('seq', 'desc');
     if (filter.limit !== undefined) q = q.limit(filter.limit);

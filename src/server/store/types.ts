@@ -102,7 +102,12 @@ export interface Store {
   insertTunnel(t: NewTunnel): Promise<TunnelRecord>;
   getTunnel(id: string): Promise<TunnelRecord | null>;
   /** Newest first. */
-  listTunnels(filter: { ownerId?: string; status?: TunnelStatus; limit?: number }): Promise<TunnelRecord[]>;
+  listTunnels(filter: {
+    ownerId?: string;
+    name?: string;
+    status?: TunnelStatus;
+    limit?: number;
+  }): Promise<TunnelRecord[]>;
   markTunnelConnected(id: string, at: number): Promise<void>;
   /** Ends a running tunnel; a tunnel already terminated keeps its first shutdown reason. */
   terminateTunnel(id: string, reason: string, userShutdown: boolean, at: number): Promise<void>;
