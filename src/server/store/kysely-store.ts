@@ -338,6 +338,7 @@ export class KyselyStore implements Store {
 
   async listTunnels(filter: {
     ownerId?: string;
+    name?: string;
     status?: TunnelStatus;
     limit?: number;
   }): Promise<TunnelRecord[]> {
