@@ -11,6 +11,12 @@ export const SERVER_MAIN = join(repo, 'dist/src/server/cli/main.js');
 export const CLIENT_MAIN = join(repo, 'dist/src/client/cli/main.js');
 const USER = 'bench';
 
+/**
+ * Extra node flags for sc and sc-server, e.g. `--cpu-prof --cpu-prof-dir=DIR` when profiling (set by
+ * `npm run bench -- --profile`). Kept as a module setting so the workloads need not thread it through.
+ */
+export const nodeFlags: string[] = [];
+
 export interface SluiceServer {
   proc: Proc;
   info: { rest_url: string; proxy_address: string; edge_address: string; ca_cert: string };
@@ -26,6 +32,7 @@ export async function startSluiceServer(place: Placement): Promise<SluiceServer>
   const proc = start(
     process.execPath,
     [
+      ...nodeFlags,
       SERVER_MAIN,
       'start',
       '--data-dir',
@@ -73,6 +80,7 @@ export async function startSluiceClient(
   const proc = start(
     process.execPath,
     [
+      ...nodeFlags,
       CLIENT_MAIN,
       'run',
       '--username',

@@ -35,9 +35,21 @@ function panels(r: Results): Panel[] {
   ];
   if (r.rtt) {
     out.push(
-      { title: '20 ms RTT: small requests', unit: 'req/s', bars: pick((a) => r.rtt!.small[a]?.median?.rps) },
-      { title: '20 ms RTT: bulk download', unit: 'MB/s', bars: pick((a) => r.rtt!.bulk[a]?.median?.down) },
-      { title: '20 ms RTT: bulk upload', unit: 'MB/s', bars: pick((a) => r.rtt!.bulk[a]?.median?.up) },
+      {
+        title: `${r.rtt.rttMs} ms RTT: small requests`,
+        unit: 'req/s',
+        bars: pick((a) => r.rtt!.small[a]?.median?.rps),
+      },
+      {
+        title: `${r.rtt.rttMs} ms RTT: bulk download`,
+        unit: 'MB/s',
+        bars: pick((a) => r.rtt!.bulk[a]?.median?.down),
+      },
+      {
+        title: `${r.rtt.rttMs} ms RTT: bulk upload`,
+        unit: 'MB/s',
+        bars: pick((a) => r.rtt!.bulk[a]?.median?.up),
+      },
     );
   }
   return out.filter((p) => p.bars.length > 0);

@@ -113,7 +113,7 @@ export function renderMarkdown(r: Results, analysis: string): string {
     );
   } else lines.push('Not measured in this run.', '');
   lines.push('## Failover', '', r.failover?.note ?? 'Not measured in this run.', '');
-  lines.push('## With 20 ms RTT (tc netem between two network namespaces)', '');
+  lines.push(`## With ${r.rtt?.rttMs ?? 20} ms RTT (tc netem between two network namespaces)`, '');
   if (r.rtt) {
     lines.push(
       'Origin and the tunnel clients in one namespace, tunnel servers and the load generator in the other, 10 ms',

@@ -1,6 +1,7 @@
 /** The shape of bench/results/latest.json: raw per-round figures plus the medians the docs are rendered from. */
 import type { AnchorName } from '../anchors/anchor.js';
 import type { SmallResult } from '../harness/wrk.js';
+import type { ProfileSummary } from './cpu-profile.js';
 
 export interface SmallSeries {
   rounds: (SmallResult | undefined)[];
@@ -50,7 +51,8 @@ export interface Results {
     bulk: Partial<Record<AnchorName, BulkSeries>>;
   };
   failover?: { note: string };
-  profile?: { note: string; top: Record<string, { self: number; name: string }[]> };
+  /** CPU profiles of sc and sc-server by workload (small, bulk), when run with --profile. */
+  profile?: Record<string, Record<string, ProfileSummary>>;
   /** Things that went wrong or were skipped, said in the report rather than hidden. */
   notes: string[];
 }
