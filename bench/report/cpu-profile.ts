@@ -40,7 +40,6 @@ export async function summariseProfile(path: string, topN = 12): Promise<Profile
   for (const id of prof.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
   const byFn = new Map<string, number>();
   const byArea = new Map<string, number>();
-  let busy = 0;
   for (const n of prof.nodes) {
     const h = hits.get(n.id) ?? 0;
     if (h === 0) continue;
@@ -48,7 +47,6 @@ export async function summariseProfile(path: string, topN = 12): Promise<Profile
     const a = area(url, functionName);
     byArea.set(a, (byArea.get(a) ?? 0) + h);
     if (a === '(idle)' || a === '(program)') continue;
-    busy += h;
     const short = url.replace(/^.*\/dist\/src\//, 'src/').replace(/^file:\/\//, '');
     const name = `${functionName || '(anonymous)'} ${short ? `${short}:${lineNumber + 1}` : ''}`.trim();
     byFn.set(name, (byFn.get(name) ?? 0) + h);
