@@ -1,0 +1,13 @@
+/**
+ * The test kit: real sc-server and sc processes on loopback port 0, private-side apps, and helpers that talk to
+ * the proxy entry like a browser. Call `after(cleanup)` in every test file that uses it.
+ */
+export * from './cleanup.js';
+export * from './client.js';
+export * from './origins.js';
+export * from './process.js';
+export * from './proxy.js';
+export * from './rest.js';
+export * from './server.js';
+export * from './test-ca.js';
+export * from './websocket.js';
