@@ -32,7 +32,7 @@ export async function cleanup(): Promise<void> {
   const all = [...cleanups].reverse();
   const results = await Promise.allSettled(all.map((fn) => fn()));
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed).reason;
+  if (failed) throw failed.reason;
 }
 
 /** Kills a child on process exit if nothing stopped it before. */

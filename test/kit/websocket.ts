@@ -51,14 +51,14 @@ export function wsThroughProxy(
       // Node writes the request head in the first write: turn its origin-form request line into absolute form.
       const write = socket.write.bind(socket) as (...a: unknown[]) => boolean;
       let first = true;
-      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+      socket.write = (chunk: unknown, ...rest: unknown[]) => {
         if (first) {
           first = false;
           const text = Buffer.isBuffer(chunk) ? chunk.toString('latin1') : String(chunk);
           chunk = text.replace(/^GET \S+ HTTP\/1\.1/, `GET ${absolute} HTTP/1.1`);
         }
         return write(chunk, ...rest);
-      });
+      };
       return socket;
     },
   });
