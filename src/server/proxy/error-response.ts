@@ -31,7 +31,7 @@ export function writeSocketError(
   detail?: string,
   extra: Record<string, string> = {},
 ): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   const status = proxyErrors[code].status;
   const body = errorBody(code, detail);
   const head = [

@@ -65,9 +65,18 @@ export function forwardHttp(
     }
     stream.pipe(res);
   });
+  let retried = false;
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!res.headersSent && retry && !withBody && refused(stream)) retry();
-    else if (!res.headersSent) sendError(res, 'tunnel_stream_failed', err.code);
+    if (!res.headersSent && retry && !withBody && refused(stream)) {
+      retried = true;
+      retry();
+    } else if (!res.headersSent) sendError(res, 'tunnel_stream_failed', err.code);
+    else res.destroy();
+  });
+  // A stream can also end without an error event (its session was destroyed): never leave the browser waiting.
+  stream.on('close', () => {
+    if (retried || res.writableEnded) return;
+    if (!res.headersSent) sendError(res, 'tunnel_stream_failed', 'tunnel connection closed');
     else res.destroy();
   });
   // Cancel only when the browser went away mid-response: a reset for a stream the peer already finished counts
@@ -105,7 +114,10 @@ function pipeBoth(socket: Duplex, stream: ClientHttp2Stream): void {
     if (!stream.closed) stream.close(NGHTTP2_CANCEL);
   });
   stream.on('close', () => {
-    if (!socket.destroyed && !socket.writableEnded) socket.end();
+    if (socket.destroyed || socket.writableEnded) return;
+    // A clean end of stream half-closes; a reset (tunnel lost, peer aborted) tears the browser's side down.
+    if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) socket.destroy();
+    else socket.end();
   });
 }
 
@@ -130,9 +142,15 @@ function openPipe(
     onOpen(stream);
     pipeBoth(socket, stream);
   });
+  let retried = false;
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!open && retry && refused(stream)) retry();
-    else if (!open) writeSocketError(socket, 'tunnel_stream_failed', err.code);
+    if (!open && retry && refused(stream)) {
+      retried = true;
+      retry();
+    } else if (!open) writeSocketError(socket, 'tunnel_stream_failed', err.code);
+  });
+  stream.on('close', () => {
+    if (!open && !retried) writeSocketError(socket, 'tunnel_stream_failed', 'tunnel connection closed');
   });
   socket.on('close', () => {
     if (!open && !stream.closed) stream.close(NGHTTP2_CANCEL);
