@@ -72,6 +72,13 @@ export function proxyRequest(
   return new Promise((resolvePromise, reject) => {
     const headers: Record<string, string | string[]> = { ...opts.headers };
     if (auth) headers['proxy-authorization'] = proxyAuthorization(auth);
+    // Node frames DELETE/OPTIONS bodies only when told how: say it explicitly for every method.
+    const framed = Object.keys(headers).some((k) => /^(content-length|transfer-encoding)$/i.test(k));
+    if (opts.body !== undefined && !framed) {
+      if (typeof opts.body === 'string' || Buffer.isBuffer(opts.body))
+        headers['content-length'] = String(Buffer.byteLength(opts.body));
+      else headers['transfer-encoding'] = 'chunked';
+    }
     const req = http.request({
       host: '127.0.0.1',
       port: server.proxyPort,
