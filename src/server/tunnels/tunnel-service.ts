@@ -7,17 +7,19 @@ import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Account, NewTunnel, Store, TunnelRecord } from '../store/types.js';
 
-export interface CreateTunnelInput {
-  name: string;
-  tunnelPool: boolean;
-  shared: '' | 'all';
-  metadata: Record<string, unknown>;
-  tunnelDomains: string[];
-  directDomains: string[];
-  denyDomains: string[];
-  tlsResignDomains: string[];
-  tlsPassthroughDomains: string[];
-}
+/** What a client asks for when it creates a tunnel (the SC5 create body, parsed). */
+export type CreateTunnelInput = Pick<
+  TunnelRecord,
+  | 'name'
+  | 'tunnelPool'
+  | 'shared'
+  | 'metadata'
+  | 'tunnelDomains'
+  | 'directDomains'
+  | 'denyDomains'
+  | 'tlsResignDomains'
+  | 'tlsPassthroughDomains'
+>;
 
 export interface TunnelServiceDeps {
   store: Store;
@@ -50,15 +52,7 @@ export class TunnelService {
       id: randomBytes(16).toString('hex'),
       owner: owner.username,
       ownerId: owner.id,
-      name: input.name,
-      tunnelPool: input.tunnelPool,
-      shared: input.shared,
-      metadata: input.metadata,
-      tunnelDomains: input.tunnelDomains,
-      directDomains: input.directDomains,
-      denyDomains: input.denyDomains,
-      tlsResignDomains: input.tlsResignDomains,
-      tlsPassthroughDomains: input.tlsPassthroughDomains,
+      ...input,
       tokenHash: this.deps.hashToken(token),
       creationTime: this.now(),
     };
