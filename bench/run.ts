@@ -36,6 +36,7 @@ import { renderMarkdown } from './report/markdown.js';
 import type { Results } from './report/results.js';
 import { readyWorkload } from './workloads/ready.js';
 import { bulkRounds, smallRounds, type RoundOptions } from './workloads/rounds.js';
+import { failoverWorkload } from './workloads/failover.js';
 import { profileWorkload } from './workloads/profile.js';
 import { streamsWorkload } from './workloads/streams.js';
 
@@ -195,10 +196,15 @@ async function main(): Promise<void> {
       return undefined;
     });
   }
-  if (want('failover')) {
-    results.failover = {
-      note: 'not measured yet: needs tunnel pools (two `sc run --tunnel-pool` members behind one name) end to end',
-    };
+  if (want('failover') && anchors.includes('sluice')) {
+    try {
+      results.failover = await failoverWorkload(place, log);
+    } catch (err) {
+      const msg = (err as Error).message.split('\n').slice(0, 3).join(' | ').slice(0, 300);
+      results.failover = {
+        note: `not measured: two \`sc run --tunnel-pool\` members did not come up (${msg})`,
+      };
+    }
   }
   const delay = Number(values['rtt-delay-ms']);
   if (want('rtt') && delay > 0 && !(await netemAvailable())) {

@@ -92,7 +92,8 @@ export function renderMarkdown(r: Results, analysis: string): string {
     const s = r.streams;
     lines.push(
       `Idle CONNECT streams to a TCP echo origin, held through one tunnel: ${f(s.opened)} opened, ${s.failed} failed,`,
-      `${f(s.echoed)} still echoed afterwards.`,
+      `${f(s.echoed)} still echoed afterwards. \`sc\` runs with \`--tunnel-max-concurrent-streams ${s.count}\`: with the`,
+      'default of 256 streams per tunnel connection (as in SC5) a 2-core machine holds about 2,000.',
       '',
       '| process | RSS before (MiB) | RSS with streams (MiB) | KiB per stream |',
       '|---|--:|--:|--:|',
@@ -112,7 +113,19 @@ export function renderMarkdown(r: Results, analysis: string): string {
       '',
     );
   } else lines.push('Not measured in this run.', '');
-  lines.push('## Failover', '', r.failover?.note ?? 'Not measured in this run.', '');
+  lines.push('## Failover and drain', '');
+  const fo = r.failover;
+  if (!fo) lines.push('Not measured in this run.', '');
+  else if ('note' in fo) lines.push(fo.note, '');
+  else
+    lines.push(
+      'Two pool members (`sc run --tunnel-pool`, one name) under load, 16 requests in flight; one killed with',
+      `SIGKILL: new requests failed for ${f(fo.killRecoveryMs)} ms after the kill. ${fo.killFailed} of ${f(fo.killTotal)}`,
+      `requests failed, ${fo.killFailedNew} of them started after the kill (the others were in flight on the killed`,
+      `member). Drain: one member stopped with SIGTERM under load: ${fo.drainFailed} of ${f(fo.drainTotal)} requests`,
+      'failed (goal 0).',
+      '',
+    );
   lines.push(`## With ${r.rtt?.rttMs ?? 20} ms RTT (tc netem between two network namespaces)`, '');
   if (r.rtt) {
     lines.push(

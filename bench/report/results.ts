@@ -2,6 +2,7 @@
 import type { AnchorName } from '../anchors/anchor.js';
 import type { SmallResult } from '../harness/wrk.js';
 import type { ProfileSummary } from './cpu-profile.js';
+import type { FailoverResult } from '../workloads/failover.js';
 
 export interface SmallSeries {
   rounds: (SmallResult | undefined)[];
@@ -50,7 +51,7 @@ export interface Results {
     small: Partial<Record<AnchorName, SmallSeries>>;
     bulk: Partial<Record<AnchorName, BulkSeries>>;
   };
-  failover?: { note: string };
+  failover?: FailoverResult | { note: string };
   /** CPU profiles of sc and sc-server by workload (small, bulk), when run with --profile. */
   profile?: Record<string, Record<string, ProfileSummary>>;
   /** Things that went wrong or were skipped, said in the report rather than hidden. */
