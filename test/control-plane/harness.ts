@@ -227,7 +227,33 @@ export async function startServer(
   return server;
 }
 
-export class ClientProc extends Proc {}
+export class ClientProc extends Proc {
+  /** The local API address from the "API server listening" log line. */
+  get apiAddress(): string {
+    const m = /API server listening address=(\S+)/.exec(this.output);
+    if (!m) throw new Error('sc has not logged its API address');
+    return m[1]!;
+  }
+
+  /** Requests this client proxied with status 200, from its /metrics. */
+  async served(): Promise<number> {
+    const text = await new Promise<string>((resolvePromise, reject) => {
+      http
+        .get(`http://${this.apiAddress}/metrics`, { agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolvePromise(body));
+        })
+        .on('error', reject);
+    });
+    let n = 0;
+    for (const m of text.matchAll(/^sauce_connect_http_requests_total\{([^}]*)\} (\d+)/gm)) {
+      if (m[1]!.includes('code="200"')) n += Number(m[2]);
+    }
+    return n;
+  }
+}
 
 /** Starts `sc run` against the server and waits for its ready line. */
 export async function startClient(
@@ -279,12 +305,17 @@ export async function startClient(
   return client;
 }
 
-/** An HTTP origin on 127.0.0.1 answering every request with `name`. */
-export async function startOrigin(t: TestContext, name = 'origin'): Promise<{ url: string; hits: number }> {
+/** An HTTP origin on 127.0.0.1 answering every request with `name`, after `delayMs`. */
+export async function startOrigin(
+  t: TestContext,
+  name = 'origin',
+  delayMs = 0,
+): Promise<{ url: string; hits: number }> {
   const state = { url: '', hits: 0 };
   const srv = http.createServer((_req, res) => {
     state.hits++;
-    res.end(name);
+    if (delayMs > 0) setTimeout(() => res.end(name), delayMs);
+    else res.end(name);
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   t.after(
