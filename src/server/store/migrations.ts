@@ -3,10 +3,12 @@
  * applied names in `kysely_migration` and takes a lock, so two processes opening one data dir (the server and
  * `sc-server admin`) do not both migrate. Names sort in order; never edit a shipped migration, add the next one.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from 'kysely';
 
 /** The organisation every account belongs to unless told otherwise; its org admins run the server. */
 export const DEFAULT_ORG_ID = 'default';
+
+const postgres = (db: Kysely<unknown>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -54,7 +56,10 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('tunnels')
         // Insertion order, so history lists are stable even when several tunnels share a creation second.
-        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        // The one dialect difference in the schema: PostgreSQL spells an autoincrement key `serial`.
+        .addColumn('seq', postgres(db) ? 'serial' : 'integer', (c) =>
+          postgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
         .addColumn('id', 'varchar(64)', (c) => c.notNull().unique())
         .addColumn('owner', 'varchar(128)', (c) => c.notNull())
         .addColumn('owner_id', 'varchar(64)', (c) => c.notNull().references('accounts.id'))
