@@ -49,6 +49,8 @@ export function deterministicBytes(n: number, seed = 0, offset = 0): Buffer {
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
+export const GREETING = 'hello from the target\n';
+
 export const CHUNKED_BODY = ['first chunk\n', 'second, a bit longer chunk\n', 'x'.repeat(5000), '\nlast\n'];
 
 const HEAD_BODY = 'head route body\n';
@@ -260,12 +262,15 @@ export async function startWsEcho(
 /**
  * Raw TCP echo with half-close kept open. mode 'stream' echoes as bytes arrive; 'after-end' echoes everything
  * only after the peer half-closed, so the echo arrives only if the FIN crossed the tunnel on its own.
+ * 'greet-first' sends GREETING and half-closes at once, then keeps reading: payloads() lists what each
+ * connection sent until its own FIN.
  */
 export async function startTcpEcho(
-  mode: 'stream' | 'after-end' = 'stream',
-): Promise<Origin & { connections(): number; received(): number }> {
+  mode: 'stream' | 'after-end' | 'greet-first' = 'stream',
+): Promise<Origin & { connections(): number; received(): number; payloads(): string[] }> {
   let connections = 0;
   let received = 0;
+  const payloads: string[] = [];
   const server = net.createServer({ allowHalfOpen: true }, (s: Socket) => {
     connections++;
     s.on('error', () => undefined);
@@ -279,6 +284,11 @@ export async function startTcpEcho(
       received += c.length;
       chunks.push(c);
     });
+    if (mode === 'greet-first') {
+      s.end(GREETING);
+      s.on('end', () => payloads.push(Buffer.concat(chunks).toString('utf8')));
+      return;
+    }
     s.on('end', () => s.end(Buffer.concat(chunks)));
   });
   const destroyAll = trackSockets(server);
@@ -290,6 +300,7 @@ export async function startTcpEcho(
     requests: [],
     connections: () => connections,
     received: () => received,
+    payloads: () => payloads,
     close: closer(server, destroyAll),
   };
 }

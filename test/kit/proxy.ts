@@ -161,39 +161,42 @@ export function connectThroughProxy(
       if (auth) lines.push(`Proxy-Authorization: ${proxyAuthorization(auth)}`);
       socket.write(lines.join('\r\n') + '\r\n\r\n');
     });
-    const onData = (c: Buffer): void => {
-      buf = Buffer.concat([buf, c]);
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const head = buf.subarray(0, end).toString('latin1').split('\r\n');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '')?.[1] ?? 0);
-      const headers: Record<string, string> = {};
-      for (const l of head.slice(1)) {
-        const i = l.indexOf(':');
-        if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-      }
-      const rest = buf.subarray(end + 4);
-      if (status === 200) {
-        clearTimeout(timer);
-        // Pause before dropping the listener: a flowing socket with no listener would lose data.
-        socket.pause();
-        socket.off('data', onData);
-        socket.off('error', fail);
-        socket.off('end', onEnd);
-        if (rest.length) socket.unshift(rest);
-        return resolvePromise(socket);
-      }
-      // Read the short error body (Content-Length) before reporting.
-      const len = Number(headers['content-length'] ?? 0);
-      if (rest.length >= len) {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new ProxyConnectError(status, headers, rest.subarray(0, len).toString('utf8')));
+    // Read the answer in paused mode ('readable'), so that once the listener is gone the socket is back to its
+    // initial state: the caller's first 'data' listener or pipe starts the flow, and no byte is lost.
+    const onReadable = (): void => {
+      let c: Buffer | null;
+      while ((c = socket.read() as Buffer | null) !== null) {
+        buf = Buffer.concat([buf, c]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) continue;
+        const head = buf.subarray(0, end).toString('latin1').split('\r\n');
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? '')?.[1] ?? 0);
+        const headers: Record<string, string> = {};
+        for (const l of head.slice(1)) {
+          const i = l.indexOf(':');
+          if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+        }
+        const rest = buf.subarray(end + 4);
+        if (status === 200) {
+          clearTimeout(timer);
+          socket.off('readable', onReadable);
+          socket.off('error', fail);
+          socket.off('end', onEnd);
+          if (rest.length) socket.unshift(rest);
+          return resolvePromise(socket);
+        }
+        // Read the short error body (Content-Length) before reporting.
+        const len = Number(headers['content-length'] ?? 0);
+        if (rest.length >= len) {
+          clearTimeout(timer);
+          socket.destroy();
+          return reject(new ProxyConnectError(status, headers, rest.subarray(0, len).toString('utf8')));
+        }
       }
     };
     const onEnd = (): void =>
       fail(new Error(`proxy closed the connection during CONNECT ${target}: ${buf.toString('latin1')}`));
-    socket.on('data', onData);
+    socket.on('readable', onReadable);
     socket.on('end', onEnd);
   });
 }
