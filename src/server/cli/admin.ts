@@ -49,7 +49,7 @@ function need(args: string[], n: number, what: string): string[] {
 }
 
 function userLine(u: UserView): string {
-  const teams = u.teams.length ? ` teams=${u.teams.join(',')}` : '';
+  const teams = u.teams.length ? `\tteams=${u.teams.join(',')}` : '';
   return `${u.username}\trole=${u.role}\torg=${u.org}${teams}${u.disabled ? '\tDISABLED' : ''}`;
 }
 
