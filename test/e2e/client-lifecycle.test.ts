@@ -186,3 +186,27 @@ test('server not reachable: clear message, exit 4 after --start-timeout', async 
   assert.match(c.logs(), new RegExp(`127\\.0\\.0\\.1:${port}`), 'the message names the server address');
   assert.match(c.logs(), /ECONNREFUSED|not reachable|cannot reach/i);
 });
+
+test('a missing required flag: message naming it, exit 2, nothing created on the server', async () => {
+  const before = await listTunnels(server, server.admin);
+  const c = await startClient(server, {
+    tunnelName: 'life-noregion',
+    bare: true,
+    args: [
+      '--username',
+      server.admin.username,
+      '--access-key',
+      server.admin.accessKey,
+      '--tunnel-name',
+      'x',
+      '--rest-url',
+      server.restUrl,
+    ],
+    waitReady: false,
+    waitApi: false,
+  });
+  const exit = await c.waitExit();
+  assert.equal(exit.code, 2, c.process.describe());
+  assert.match(c.logs(), /--region/);
+  assert.deepEqual(await listTunnels(server, server.admin), before);
+});

@@ -15,6 +15,8 @@ import {
   startHttpApp,
   startServer,
   startTcpEcho,
+  startWsEcho,
+  wsThroughProxy,
   type Origin,
   type ProxyAuth,
   type TestServer,
@@ -65,6 +67,16 @@ test('missing or wrong proxy credentials: 407 with Proxy-Authenticate', async ()
   const connect = await connectStatus(server, app.host, { ...auth, accessKey: 'wrong-proxy-key' });
   expectError(connect, 407, 'proxy_auth_required', 'CONNECT wrong key');
   assert.equal(app.requests.filter((r) => r.url === '/x').length, 0, 'a refused request reached the app');
+
+  const ws = await startWsEcho();
+  await assert.rejects(
+    wsThroughProxy(server, { ...auth, accessKey: 'wrong-proxy-key' }, `${ws.url}/x`),
+    (err: Error) => {
+      assert.match(err.message, /407/);
+      return true;
+    },
+  );
+  assert.equal(ws.headers.length, 0, 'a refused upgrade reached the app');
 });
 
 test('unknown tunnel: 403 naming it', async () => {

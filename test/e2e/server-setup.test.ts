@@ -9,7 +9,16 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { after, test } from 'node:test';
-import { cleanup, listTunnels, rest, startServer, type ServerJson } from '../kit/index.js';
+import {
+  cleanup,
+  listTunnels,
+  NodeProcess,
+  rest,
+  SERVER_MAIN,
+  startServer,
+  tempDir,
+  type ServerJson,
+} from '../kit/index.js';
 
 after(cleanup);
 
@@ -62,9 +71,18 @@ test('without admin env a key is generated and printed once; the second start do
   assert.equal(await second.stop('SIGINT'), 0);
 });
 
-test('a bad flag is refused with a message naming it and a non-zero exit', async () => {
-  await assert.rejects(
-    startServer({ args: ['--queue-timeout', 'soon'], timeoutMs: 10_000 }),
-    /queue-timeout/,
+test('a bad flag is refused with a message naming it, exit 2, and nothing created', async () => {
+  const dataDir = join(await tempDir('sluice-e2e-badflag-'), 'data');
+  const p = new NodeProcess(
+    'sc-server',
+    SERVER_MAIN,
+    ['start', '--data-dir', dataDir, '--queue-timeout', 'soon'],
+    {
+      ...process.env,
+    },
   );
+  const exit = await p.waitExit();
+  assert.equal(exit.code, 2, p.describe());
+  assert.match(p.logs(), /--queue-timeout.*soon/, 'the message must name the flag and value');
+  assert.ok(!existsSync(dataDir), 'a refused start created the data dir');
 });
