@@ -17,7 +17,8 @@ const tunnel = await localtunnel({
   host: values.server,
   port: Number(values.port),
   subdomain: values.subdomain,
-  local_host: '127.0.0.1',
+  // No local_host: with it the client rewrites every request's Host header in a transform stream, which a
+  // user who runs `lt --port N` against localhost does not pay (localhost is 127.0.0.1 here).
 });
 tunnel.on('error', (err) => process.stderr.write(`localtunnel: ${err.message}\n`));
 process.stdout.write(`READY ${tunnel.url}\n`);

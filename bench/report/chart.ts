@@ -58,22 +58,31 @@ function panels(r: Results): Panel[] {
 export function renderChart(r: Results): string {
   const W = 760;
   const labelW = 110;
-  const barMax = W - labelW - 110;
+  const barMax = W - labelW - 140;
   const rowH = 20;
   const parts: string[] = [];
   let y = 34;
   for (const p of panels(r)) {
-    const max = Math.max(...p.bars.map((b) => b.value));
+    // `direct` is often far ahead; scaling to it would squash the bars that matter, so it is clipped (and marked).
+    const others = p.bars.filter((b) => b.name !== 'direct').map((b) => b.value);
+    const max = others.length > 0 ? Math.max(...others) * 1.25 : Math.max(...p.bars.map((b) => b.value));
     parts.push(`<text x="10" y="${y}" class="h">${esc(p.title)} (${p.unit}, higher is better)</text>`);
     y += 8;
     for (const b of p.bars) {
-      const w = Math.max(1, (b.value / max) * barMax);
+      const clipped = b.value > max;
+      const w = Math.max(1, (Math.min(b.value, max) / max) * barMax);
       const cls = b.name === 'sluice' ? 'us' : 'them';
       parts.push(
         `<text x="${labelW - 6}" y="${y + 14}" class="l">${NAME[b.name]}</text>`,
         `<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" class="${cls}"/>`,
-        `<text x="${labelW + w + 6}" y="${y + 14}" class="v">${Math.round(b.value).toLocaleString('en-US')}</text>`,
+        `<text x="${(labelW + w + 6).toFixed(1)}" y="${y + 14}" class="v">${Math.round(b.value).toLocaleString('en-US')}${clipped ? ' (bar cut)' : ''}</text>`,
       );
+      if (clipped) {
+        const x = labelW + w - 14;
+        parts.push(
+          `<path d="M${x} ${y + 19} l6 -18 M${x + 5} ${y + 19} l6 -18" stroke="white" stroke-width="2"/>`,
+        );
+      }
       y += rowH;
     }
     y += 26;

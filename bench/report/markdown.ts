@@ -49,6 +49,32 @@ function bulkTable(bulk: Partial<Record<AnchorName, BulkSeries>>): string[] {
   return rows;
 }
 
+function profileSection(profile: NonNullable<Results['profile']>): string[] {
+  const out = [
+    '## Where the CPU goes (node --cpu-prof)',
+    '',
+    '`npm run bench -- --profile` runs sc and sc-server with `--cpu-prof` under the small-request load and under a',
+    'bulk download; the raw profiles land in `.bench-work/profiles/` (open them in Chrome DevTools > Performance',
+    'or speedscope for flame graphs). Share of samples (idle included, start-up included):',
+    '',
+  ];
+  for (const [kind, roles] of Object.entries(profile)) {
+    for (const [role, s] of Object.entries(roles)) {
+      out.push(
+        `**${kind === 'small' ? 'Small requests' : 'Bulk download'}, ${role}** (${f(s.totalMs)} ms profiled): ` +
+          s.areas.map((a) => `${a.area} ${a.selfPct}%`).join(', ') +
+          '.',
+        '',
+        '| self % | function |',
+        '|--:|---|',
+        ...s.top.slice(0, 8).map((t) => `| ${t.selfPct} | \`${t.name.replace(/\|/g, '\\|')}\` |`),
+        '',
+      );
+    }
+  }
+  return out;
+}
+
 export function renderMarkdown(r: Results, analysis: string): string {
   const gib = (b: number): string => (b >= 1024 ** 3 ? `${b / 1024 ** 3} GiB` : `${b / 1024 ** 2} MiB`);
   const lines: string[] = [
@@ -141,6 +167,7 @@ export function renderMarkdown(r: Results, analysis: string): string {
       '',
     );
   } else lines.push('Not measured in this run.', '');
+  if (r.profile) lines.push(...profileSection(r.profile));
   if (r.notes.length > 0) lines.push('## Notes from this run', '', ...r.notes.map((n) => `- ${n}`), '');
   if (analysis.trim()) lines.push(analysis.trim(), '');
   lines.push(
