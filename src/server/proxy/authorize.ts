@@ -38,7 +38,7 @@ export async function authorizeProxyUse(
   const members = deps.registry.members(owner.id, name);
   if (members.length === 0) {
     // Not live: a running tunnel whose client is reconnecting is "unavailable" (503), anything else not found.
-    const running = await deps.store.listTunnels({ ownerId: owner.id, status: 'running' });
+    const running = await deps.store.listTunnels({ ownerId: owner.id, status: 'running', name });
     const known = running.some((t) => t.name === name && (owner === actor || canUseTunnel(actor, t, owner)));
     return { error: known ? 'tunnel_unavailable' : 'tunnel_not_found' };
   }

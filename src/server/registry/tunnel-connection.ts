@@ -106,10 +106,13 @@ export class TunnelConnection {
         resolve(h[':status'] === 200);
         stream.resume();
       });
-      stream.on('error', () => {
+      // A client that acts on the message at once may close before its answer arrives: that settles it too.
+      const settle = (): void => {
         clearTimeout(timer);
         resolve(false);
-      });
+      };
+      stream.on('error', settle);
+      stream.on('close', settle);
       stream.end(JSON.stringify(body));
     });
   }

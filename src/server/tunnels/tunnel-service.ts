@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
+import type { TunnelConnection } from '../registry/tunnel-connection.js';
 import type { Account, NewTunnel, Store, TunnelRecord } from '../store/types.js';
 
 /** What a client asks for when it creates a tunnel (the SC5 create body, parsed). */
@@ -57,7 +58,7 @@ export class TunnelService {
       creationTime: this.now(),
     };
     // SC5: a new tunnel replaces running ones of the same owner and name, unless both are pool members.
-    const running = await store.listTunnels({ ownerId: owner.id, status: 'running' });
+    const running = await store.listTunnels({ ownerId: owner.id, status: 'running', name: input.name });
     const replaced: string[] = [];
     for (const old of running) {
       if (old.name !== input.name || (old.tunnelPool && input.tunnelPool)) continue;
@@ -85,8 +86,16 @@ export class TunnelService {
     this.deps.log.info('stopping tunnel', { id: record.id, name: record.name, reason });
     const conns = [...live.conns];
     for (const c of conns) c.usable = false;
+    // Tell the client why, then drain; nobody waits for its answer (a replacing tunnel must not stall on it).
+    void this.notifyAndDrain(conns, { reason, message });
+  }
+
+  private async notifyAndDrain(
+    conns: TunnelConnection[],
+    msg: { reason: string; message: string },
+  ): Promise<void> {
     // One acknowledged message is enough: the client stops as a whole.
-    for (const c of conns) if (await c.control('shutdown', { reason, message })) break;
+    for (const c of conns) if (await c.control('shutdown', msg, 2000)) break;
     for (const c of conns) c.drain();
   }
 
