@@ -27,12 +27,20 @@ export function onCleanup(fn: Cleanup): () => Promise<void> {
   return once;
 }
 
-/** Runs every registered cleanup (newest first). Safe to call many times. */
+/**
+ * Runs every registered cleanup, newest first and one at a time, so processes die before their temp dirs go.
+ * Safe to call many times; the first failure is rethrown after all have run.
+ */
 export async function cleanup(): Promise<void> {
-  const all = [...cleanups].reverse();
-  const results = await Promise.allSettled(all.map((fn) => fn()));
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  let first: unknown;
+  for (const fn of [...cleanups].reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== undefined) throw first instanceof Error ? first : new Error(String(first));
 }
 
 /** Kills a child on process exit if nothing stopped it before. */
@@ -47,7 +55,7 @@ export async function tempDir(prefix = 'sluice-e2e-'): Promise<string> {
   dirs.add(dir);
   onCleanup(async () => {
     dirs.delete(dir);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   });
   return dir;
 }

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeTempDir, tempDir, waitFor } from './cleanup.js';
+import { removeTempDir, sleep, tempDir, waitFor } from './cleanup.js';
 import { NodeProcess, SERVER_MAIN, type Exit } from './process.js';
 
 export interface ServerJson {
@@ -125,17 +125,31 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     async restart(more = {}) {
       const exit = await p.stop('SIGTERM');
       if (exit.code !== 0) throw new Error(`sc-server exited ${exit.code} on restart\n${p.describe()}`);
-      const next = await startServer({
-        adminUser,
-        adminKey,
-        env: opts.env,
-        args: opts.args,
-        ...more,
-        dataDir,
-        restAddress: `127.0.0.1:${portOf(new URL(info.rest_url).host)}`,
-        proxyAddress: info.proxy_address,
-        edgeAddress: info.edge_address,
-      });
+      // The old ports were free a moment ago, but a busy machine may hand one to an outgoing connection
+      // meanwhile: retry "address in use" for a few seconds before giving up.
+      const again = (): Promise<TestServer> =>
+        startServer({
+          adminUser,
+          adminKey,
+          env: opts.env,
+          args: opts.args,
+          ...more,
+          dataDir,
+          restAddress: `127.0.0.1:${portOf(new URL(info.rest_url).host)}`,
+          proxyAddress: info.proxy_address,
+          edgeAddress: info.edge_address,
+        });
+      const deadline = Date.now() + 10_000;
+      let next: TestServer;
+      for (;;) {
+        try {
+          next = await again();
+          break;
+        } catch (err) {
+          if (!/address in use/i.test((err as Error).message) || Date.now() > deadline) throw err;
+          await sleep(250);
+        }
+      }
       if (owned) {
         // The first server's temp dir now belongs to the second one.
         const stopNext = next.stop;
