@@ -8,8 +8,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, type LogFormat, type LogLevel } from '../../observability/log.js';
 import { VERSION } from '../../version.js';
 import { parseListenAddress } from '../address.js';
-import { startServer, type ServerConfig } from '../run.js';
-import { runAdmin } from './admin.js';
+import type { ServerConfig } from '../run.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -136,6 +135,8 @@ async function start(argv: string[]): Promise<number> {
   const { cfg, level, format } = parseStart(argv, process.env);
   const log = createLogger({ level, format, module: 'server', sink: process.stdout });
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
+  // Loaded here so that `sc-server admin` does not pay for the whole server's modules.
+  const { startServer } = await import('../run.js');
   const server = await startServer(cfg, log);
   if (server.generatedAdmin) {
     // Printed once, on the start that created it; the store keeps only a keyed hash.
@@ -172,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return start(rest);
     case 'admin':
-      return runAdmin(rest);
+      return (await import('./admin.js')).runAdmin(rest);
     case 'version':
     case '--version':
       process.stdout.write(`sc-server ${VERSION}\n`);
