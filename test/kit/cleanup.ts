@@ -40,7 +40,7 @@ export async function cleanup(): Promise<void> {
       first ??= err;
     }
   }
-  if (first !== undefined) throw first instanceof Error ? first : new Error(String(first));
+  if (first !== undefined) throw first instanceof Error ? first : new Error(JSON.stringify(first));
 }
 
 /** Kills a child on process exit if nothing stopped it before. */
