@@ -13,6 +13,8 @@ export interface SmallResult {
   p99Ms: number;
   errors: number;
   requests: number;
+  /** CPU time of the anchor's own processes per request, microseconds (filled in by the caller). */
+  cpuUsPerReq?: number;
 }
 
 const lua = (s: string): string => JSON.stringify(s); // a JSON string literal is a valid Lua string literal

@@ -27,7 +27,7 @@ function smallTable(small: Partial<Record<AnchorName, SmallSeries>>): string[] {
     if (!m) continue;
     const self = a === 'sluice';
     rows.push(
-      `| ${LABEL[a]} | ${f(m.rps)} | ${f(m.p50Ms, 2)} | ${f(m.p99Ms, 2)} | ${m.errors} | ${self ? '' : x(smallRatio(small, a))} | ${self ? '' : x(smallRatio(small, a, 'p99Ms'))} |`,
+      `| ${LABEL[a]} | ${f(m.rps)} | ${f(m.p50Ms, 2)} | ${f(m.p99Ms, 2)} | ${m.errors} | ${a === 'direct' ? '' : f(m.cpuUsPerReq)} | ${self ? '' : x(smallRatio(small, a))} | ${self ? '' : x(smallRatio(small, a, 'p99Ms'))} |`,
     );
   }
   return rows;
@@ -43,7 +43,7 @@ function bulkTable(bulk: Partial<Record<AnchorName, BulkSeries>>): string[] {
     if (!m) continue;
     const self = a === 'sluice';
     rows.push(
-      `| ${LABEL[a]} | ${f(m.down)} | ${f(m.up)} | ${self ? '' : x(bulkRatio(bulk, a, 'down'))} | ${self ? '' : x(bulkRatio(bulk, a, 'up'))} |`,
+      `| ${LABEL[a]} | ${f(m.down)} | ${f(m.up)} | ${a === 'direct' ? '' : f(bulk[a]?.cpuMedian?.down, 2)} | ${a === 'direct' ? '' : f(bulk[a]?.cpuMedian?.up, 2)} | ${self ? '' : x(bulkRatio(bulk, a, 'down'))} | ${self ? '' : x(bulkRatio(bulk, a, 'up'))} |`,
     );
   }
   return rows;

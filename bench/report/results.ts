@@ -6,13 +6,16 @@ import type { FailoverResult } from '../workloads/failover.js';
 
 export interface SmallSeries {
   rounds: (SmallResult | undefined)[];
-  median?: { rps: number; p50Ms: number; p99Ms: number; errors: number };
+  median?: { rps: number; p50Ms: number; p99Ms: number; errors: number; cpuUsPerReq?: number };
 }
 
 export interface BulkSeries {
   down: (number | undefined)[];
   up: (number | undefined)[];
   median?: { down: number; up: number };
+  /** CPU seconds of the anchor's own processes per GB moved, per round. */
+  cpu?: { down: (number | undefined)[]; up: (number | undefined)[] };
+  cpuMedian?: { down: number; up: number };
 }
 
 export interface Results {

@@ -3,6 +3,7 @@
  * 2 runs A B C D E again, and so on, so drift on the shared machine hits every anchor alike.
  */
 import type { AnchorName, Endpoint } from '../anchors/anchor.js';
+import { cpuMs } from '../harness/cpu.js';
 import { bulkDownload, bulkUpload } from '../harness/curl-bulk.js';
 import { median } from '../harness/stats.js';
 import { wrkSmall } from '../harness/wrk.js';
@@ -31,6 +32,7 @@ export async function smallRounds(
     for (const ep of eps) {
       const series = out[ep.name]!;
       try {
+        const cpu0 = await cpuMs(Object.values(ep.pids));
         const res = await wrkSmall(ep, {
           dir: o.dir,
           seconds: o.smallSeconds,
@@ -38,10 +40,12 @@ export async function smallRounds(
           threads: 2,
           netns: o.netns,
         });
+        // Note: a process's children are counted once they exit too (sshd's per-connection child stays up).
+        res.cpuUsPerReq = (((await cpuMs(Object.values(ep.pids))) - cpu0) * 1000) / Math.max(1, res.requests);
         series.rounds[r] = res;
         o.log(
           `small r${r + 1} ${ep.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms ` +
-            `p99 ${res.p99Ms.toFixed(2)} ms errors ${res.errors}`,
+            `p99 ${res.p99Ms.toFixed(2)} ms errors ${res.errors}; tunnel CPU ${res.cpuUsPerReq.toFixed(0)} us/req`,
         );
       } catch (err) {
         o.notes.push(`small round ${r + 1} ${ep.name} failed: ${(err as Error).message.slice(0, 300)}`);
@@ -56,6 +60,7 @@ export async function smallRounds(
       p50Ms: median(ok.map((x) => x.p50Ms)),
       p99Ms: median(ok.map((x) => x.p99Ms)),
       errors: ok.reduce((a, x) => a + x.errors, 0),
+      cpuUsPerReq: median(ok.map((x) => x.cpuUsPerReq ?? Number.NaN)),
     };
   }
   return out;
@@ -72,12 +77,17 @@ export async function bulkRounds(
       const series = out[ep.name]!;
       for (const dir of ['down', 'up'] as const) {
         try {
+          const cpu0 = await cpuMs(Object.values(ep.pids));
           const res =
             dir === 'down'
               ? await bulkDownload(ep, o.bulkBytes, o.netns)
               : await bulkUpload(ep, o.uploadFile, o.bulkBytes, o.netns);
           series[dir][r] = res.mbps;
-          o.log(`bulk r${r + 1} ${ep.name} ${dir}: ${res.mbps.toFixed(0)} MB/s`);
+          const cpuSPerGB = ((await cpuMs(Object.values(ep.pids))) - cpu0) / 1000 / (res.bytes / 1e9);
+          (series.cpu ??= { down: [], up: [] })[dir][r] = cpuSPerGB;
+          o.log(
+            `bulk r${r + 1} ${ep.name} ${dir}: ${res.mbps.toFixed(0)} MB/s, tunnel CPU ${cpuSPerGB.toFixed(2)} s/GB`,
+          );
         } catch (err) {
           o.notes.push(
             `bulk ${dir} round ${r + 1} ${ep.name} failed: ${(err as Error).message.slice(0, 300)}`,
@@ -90,6 +100,11 @@ export async function bulkRounds(
     const down = median(s.down.filter((x): x is number => x !== undefined));
     const up = median(s.up.filter((x): x is number => x !== undefined));
     if (Number.isFinite(down) || Number.isFinite(up)) s.median = { down, up };
+    if (s.cpu)
+      s.cpuMedian = {
+        down: median(s.cpu.down.filter((x) => x !== undefined)),
+        up: median(s.cpu.up.filter((x) => x !== undefined)),
+      };
   }
   return out;
 }
