@@ -3,6 +3,7 @@
  * plus --cacert-file.
  */
 import https from 'node:https';
+import type { SecureContext } from 'node:tls';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
 export interface CreatedTunnel {
@@ -44,12 +45,12 @@ export class RestClient {
     restUrl: string,
     private readonly username: string,
     accessKey: string,
-    readonly ca: string[],
+    secureContext: SecureContext,
     readonly userAgent: string,
   ) {
     this.base = new URL(restUrl.endsWith('/') ? restUrl : restUrl + '/');
     this.auth = 'Basic ' + Buffer.from(`${username}:${accessKey}`).toString('base64');
-    this.agent = new https.Agent({ keepAlive: true, ca, minVersion: 'TLSv1.2' });
+    this.agent = new https.Agent({ keepAlive: true, secureContext, minVersion: 'TLSv1.2' });
   }
 
   private call(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<unknown> {

@@ -9,7 +9,7 @@
  */
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { isIP } from 'node:net';
-import tls, { type TLSSocket } from 'node:tls';
+import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../observability/log.js';
 import {
   CONNECTION_WINDOW,
@@ -30,7 +30,8 @@ export interface LinkConfig {
   token: string;
   index: number;
   maxStreams: number;
-  ca: string[];
+  /** Trust store (system roots plus --cacert-file), built once and shared by every link. */
+  secureContext: SecureContext;
   keepaliveIntervalMs: number;
   keepaliveTimeoutMs: number;
   handshakeTimeoutMs: number;
@@ -72,7 +73,7 @@ function connectAndUpgrade(cfg: LinkConfig): Promise<TLSSocket> {
       host,
       port,
       servername: isIP(host) ? undefined : host,
-      ca: cfg.ca,
+      secureContext: cfg.secureContext,
       minVersion: 'TLSv1.2',
       ALPNProtocols: [UPGRADE_TOKEN],
     });
