@@ -30,6 +30,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   module?: string;
   sink?: LogSink | Writable;
+  /** Secret strings replaced by **** in every line: a last defence should a secret reach a message. */
+  redact?: readonly string[];
 }
 
 const rank: Record<LogLevel, number> = { error: 0, info: 1, debug: 2 };
@@ -55,6 +57,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info';
   const format = opts.format ?? 'text';
   const sink = opts.sink ?? process.stderr;
+  const secrets = (opts.redact ?? []).filter((s) => s.length > 0);
   const emit = (lvl: LogLevel | 'warn', module: string, msg: string, fields?: LogFields): void => {
     const effective: LogLevel = lvl === 'warn' ? 'info' : lvl;
     if (rank[effective] > rank[level]) return;
@@ -71,6 +74,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
         .join(' ');
       line = `${textTime(now)} [${module}] [${lvl.toUpperCase()}] ${msg}${kv ? ' ' + kv : ''}`;
     }
+    for (const secret of secrets) if (line.includes(secret)) line = line.split(secret).join('****');
     sink.write(line + '\n');
   };
   const make = (module: string): Logger => ({

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of `sc`, named as SC5's (`sauce_connect_*`) so existing dashboards keep working.
- * (Interim version by the lead so the data path can run; the options/API work replaces it.)
+ * The lead's data path (egress, supervisor, run.ts) updates them; the local API serves them at /metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { GIT_COMMIT, VERSION } from '../../version.js';
@@ -19,6 +19,13 @@ export interface ClientMetrics {
   tunnelDialerClosedTotal: Counter<'host'>;
   tunnelErrorsTotal: Counter<'type'>;
   tunnelConnectDuration: Histogram<'address'>;
+  /**
+   * SC5 names these `sauce_connect_tunnel_{received,sent}_bytes{conn}` without `_total`. promtool refuses a
+   * counter without the `_total` suffix, so they are gauges holding the running byte count of each connection
+   * (set or inc them; the name stays SC5's so dashboards keep working).
+   */
+  tunnelReceivedBytes: Gauge<'conn'>;
+  tunnelSentBytes: Gauge<'conn'>;
   tunnelInfo: Gauge<'addr' | 'hostname' | 'id' | 'name'>;
   tunnelConnections: Gauge;
 }
@@ -28,9 +35,13 @@ export function createClientMetrics(): ClientMetrics {
   const p = 'sauce_connect_';
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: p });
+  // prom-client names these gauges *_total, which promtool rejects (only counters may end in _total); SC5 has
+  // no equivalent, so they are dropped rather than renamed.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
+    registry.removeSingleMetric(`${p}nodejs_${name}`);
   const version = new Gauge({
     name: `${p}version`,
-    help: 'Version of sc.',
+    help: 'Version of sc (always 1).',
     labelNames: ['commit', 'time', 'version'],
     registers,
   });
@@ -70,9 +81,21 @@ export function createClientMetrics(): ClientMetrics {
       labelNames: ['address'],
       registers,
     }),
+    tunnelReceivedBytes: new Gauge({
+      name: `${p}tunnel_received_bytes`,
+      help: 'Bytes received from the server on each tunnel connection.',
+      labelNames: ['conn'],
+      registers,
+    }),
+    tunnelSentBytes: new Gauge({
+      name: `${p}tunnel_sent_bytes`,
+      help: 'Bytes sent to the server on each tunnel connection.',
+      labelNames: ['conn'],
+      registers,
+    }),
     tunnelInfo: new Gauge({
       name: `${p}tunnel_info`,
-      help: 'The tunnel.',
+      help: 'The tunnel of this sc: 1 once it exists on the server.',
       labelNames: ['addr', 'hostname', 'id', 'name'],
       registers,
     }),

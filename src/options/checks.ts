@@ -1,0 +1,194 @@
+/**
+ * Syntax checks for option values. Each returns an error text (the parser adds the flag and its source) or
+ * undefined. They check form only: whether a host answers is the client's business at run time.
+ */
+import { existsSync, statSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function validHost(host: string): boolean {
+  if (host.startsWith('[') && host.endsWith(']')) return isIP(host.slice(1, -1)) === 6;
+  return isIP(host) === 4 || HOST.test(host);
+}
+
+function validPort(port: string, allowZero: boolean): boolean {
+  if (!/^\d{1,5}$/.test(port)) return false;
+  const n = Number(port);
+  return n <= 65535 && (allowZero || n > 0);
+}
+
+/** `host:port`, `[::1]:port`; an empty host means all interfaces; port 0 picks a free port. */
+export function hostPort(value: string): string | undefined {
+  const i = value.lastIndexOf(':');
+  if (i < 0) return 'expected host:port (for example 127.0.0.1:8032 or :8032)';
+  const host = value.slice(0, i);
+  if (host !== '' && !validHost(host)) return `invalid host "${host}"`;
+  if (!validPort(value.slice(i + 1), true)) return `invalid port "${value.slice(i + 1)}"`;
+  return undefined;
+}
+
+/** `[scheme://][user:pass@]host:port` with scheme http, https or socks5. */
+export function proxyUrl(value: string): string | undefined {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch {
+    return 'expected [scheme://][user:pass@]host:port';
+  }
+  if (!['http:', 'https:', 'socks5:', 'socks:'].includes(u.protocol))
+    return `unsupported scheme "${u.protocol.slice(0, -1)}": use http, https or socks5`;
+  if (!u.hostname) return 'missing host';
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search) return 'a proxy address has no path or query';
+  return undefined;
+}
+
+/** An http(s) URL (the sc-server REST URL). */
+export function httpUrl(value: string): string | undefined {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'expected an http:// or https:// URL';
+    return undefined;
+  } catch {
+    return 'expected a URL like https://sc.example.com/rest/v1';
+  }
+}
+
+/** A domain rule: a regular expression on the host name, `-` prefix to exclude, or the keyword `all`. */
+export function domainRule(value: string): string | undefined {
+  if (/\s/.test(value)) return 'domain rules contain no spaces';
+  const re = value.startsWith('-') ? value.slice(1) : value;
+  if (re === '') return 'empty domain rule';
+  if (re === 'all') return undefined;
+  if (re.startsWith('*')) return `"${re}" is not a regular expression: write .*\\. instead of *.`;
+  try {
+    new RegExp(re);
+    return undefined;
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+}
+
+function dataUrl(value: string): string | undefined {
+  const m = /^data:(?:[^,;]*)(;base64)?,(.*)$/s.exec(value);
+  if (!m) return 'expected data:base64,<base64 text>';
+  if (m[1] && !/^[A-Za-z0-9+/=\s]*$/.test(m[2]!)) return 'invalid base64 after data:...;base64,';
+  return undefined;
+}
+
+/** A PAC source: path, file://, http(s):// URL, data: URL or `-` (stdin). */
+export function pacSource(value: string): string | undefined {
+  if (value === '-') return undefined;
+  if (value.startsWith('data:')) return dataUrl(value);
+  if (/^https?:\/\//.test(value)) return httpUrl(value);
+  return undefined;
+}
+
+/** `--cacert-file`: a PEM file that exists, or a data:base64,... value. */
+export function caCert(value: string, cwd: string): string | undefined {
+  let pem: string;
+  if (value.startsWith('data:')) {
+    const bad = dataUrl(value);
+    if (bad) return bad;
+    pem = Buffer.from(value.slice(value.indexOf(',') + 1), 'base64').toString('utf8');
+  } else {
+    const path = resolve(cwd, value);
+    if (!existsSync(path)) return `file ${path} does not exist`;
+    if (!statSync(path).isFile()) return `${path} is not a file`;
+    try {
+      pem = readFileSync(path, 'utf8');
+    } catch (err) {
+      return `cannot read ${path}: ${(err as Error).message}`;
+    }
+  }
+  return pem.includes('-----BEGIN CERTIFICATE-----') ? undefined : 'no PEM certificate found';
+}
+
+/** `user[:pass]@host:port`, `*` allowed for host and port. */
+export function siteCredentials(value: string): string | undefined {
+  const at = value.lastIndexOf('@');
+  if (at < 1) return 'expected user[:pass]@host:port';
+  const target = value.slice(at + 1);
+  const i = target.lastIndexOf(':');
+  if (i < 0) return 'expected user[:pass]@host:port';
+  const host = target.slice(0, i);
+  const port = target.slice(i + 1);
+  if (host !== '*' && !validHost(host)) return `invalid host "${host}"`;
+  if (port !== '*' && !validPort(port, false)) return `invalid port "${port}"`;
+  return undefined;
+}
+
+/** `Name: value` (add), `Name;` (empty), `-Name` (remove), `-Prefix*` (remove by prefix). */
+export function headerRule(value: string): string | undefined {
+  const name = /^-?([A-Za-z0-9-]+)\*?$|^([A-Za-z0-9-]+)(?::.*|;)$/s.exec(value);
+  return name ? undefined : 'expected "Name: value", "Name;", "-Name" or "-Prefix*"';
+}
+
+/** `ip[:port]` of a DNS server. */
+export function dnsServer(value: string): string | undefined {
+  if (isIP(value)) return undefined;
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
+  if (!m) return 'expected ip[:port]';
+  const ip = m[1]!.replace(/^\[|\]$/g, '');
+  if (!isIP(ip)) return `"${ip}" is not an IP address`;
+  return validPort(m[2]!, false) ? undefined : `invalid port "${m[2]}"`;
+}
+
+/** `user[:pass]` for the local API. */
+export function basicAuth(value: string): string | undefined {
+  return value.split(':')[0] ? undefined : 'expected user[:password]';
+}
+
+/** Tunnel names travel in proxy usernames and capabilities: printable ASCII only. */
+export function tunnelName(value: string): string | undefined {
+  if (value.length > 255) return 'at most 255 characters';
+  return /^[\x21-\x7e][\x20-\x7e]*$/.test(value) ? undefined : 'must be printable ASCII';
+}
+
+/** Kerberos hosts are exact names: SC5 refuses wildcards there. */
+export function exactHost(value: string): string | undefined {
+  return validHost(value) ? undefined : `"${value}" is not a host name (no wildcards)`;
+}
+
+export const LOG_HTTP_MODULES = ['api', 'proxy', 'control'] as const;
+export const LOG_HTTP_MODES = ['none', 'short-url', 'url', 'headers', 'body', 'errors'] as const;
+
+/** `[api|proxy|control:]mode`. */
+export function logHttpRule(value: string): string | undefined {
+  const [a, b] = value.split(':', 2) as [string, string | undefined];
+  const mode = b ?? a;
+  if (b !== undefined && !(LOG_HTTP_MODULES as readonly string[]).includes(a))
+    return `unknown module "${a}": use ${LOG_HTTP_MODULES.join(', ')}`;
+  if (!(LOG_HTTP_MODES as readonly string[]).includes(mode))
+    return `unknown mode "${mode}": use ${LOG_HTTP_MODES.join(', ')}`;
+  return undefined;
+}
+
+// Redaction: keep enough to recognise the value, drop the secret part.
+
+/** Masks the password of a URL-ish `[scheme://]user:pass@host`. */
+export function maskUserinfo(value: string): string {
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^:@/]*:)[^@]*@/i, '$1****@');
+}
+
+/** `user:pass@host:port` -> `user:****@host:port`. */
+export function maskSiteCredentials(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return '****';
+  const user = value.slice(0, at).split(':')[0];
+  return `${user}:****${value.slice(at)}`;
+}
+
+/** `user:pass` -> `user:****`. */
+export function maskBasicAuth(value: string): string {
+  return value ? `${value.split(':')[0]}:****` : '';
+}
+
+/** `Name: value` -> `Name: ****` (header values often carry tokens). */
+export function maskHeader(value: string): string {
+  const i = value.indexOf(':');
+  return i < 0 ? value : `${value.slice(0, i)}: ****`;
+}

@@ -1,0 +1,62 @@
+/**
+ * How one `sc run` option is declared. Everything else (argv, env and config-file parsing, help, completion,
+ * the config-file template, docs/cli.md, docs/config.md, /configz, the startup log) is derived from these
+ * declarations, so an option is defined in exactly one place (src/options/run-flags.ts).
+ */
+import type { RunOptions } from './run-options.js';
+
+export type FlagType = 'string' | 'bool' | 'int' | 'duration' | 'list' | 'map';
+
+export type FlagValue = string | boolean | number | string[] | Record<string, string>;
+
+export const GROUPS = [
+  'Sauce Labs',
+  'Tunnel traffic',
+  'Proxy',
+  'DNS',
+  'HTTP client',
+  'API server',
+  'Logging',
+  'Kerberos',
+  'Hidden',
+] as const;
+export type FlagGroup = (typeof GROUPS)[number];
+
+export interface FlagDef {
+  /** Long name, also the config-file key; the RunOptions property is its camelCase. */
+  name: string;
+  short?: string;
+  type: FlagType;
+  default: FlagValue;
+  /** How the default is shown in help and docs when it is computed (e.g. from the CPU count). */
+  defaultText?: string;
+  group: FlagGroup;
+  description: string;
+  /** Placeholder for the value in help ("host:port", "duration"...). */
+  valueName?: string;
+  /** Allowed values, checked by the parser and offered by shell completion. */
+  values?: readonly string[];
+  required?: boolean;
+  /** Listed in docs but not in `sc help` nor completion. */
+  hidden?: boolean;
+  /** Parsed and validated, then refused with "not supported yet" when the user sets it. */
+  unsupported?: boolean;
+  /** Masks secrets for /configz and logs; `true` masks the whole value. */
+  secret?: true | ((value: string) => string);
+  /** Extra checks on one value (a list checks each element): an error text, or undefined when fine. */
+  check?: (value: string, cwd: string) => string | undefined;
+  /** Lower bound for int and duration options. */
+  min?: number;
+}
+
+export type OptionKey = keyof RunOptions;
+
+/** `tunnel-max-concurrent-streams` -> `tunnelMaxConcurrentStreams`. */
+export function propertyName(flag: string): OptionKey {
+  return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()) as OptionKey;
+}
+
+/** `dns-timeout` -> `SAUCE_DNS_TIMEOUT`. */
+export function envName(flag: string): string {
+  return 'SAUCE_' + flag.toUpperCase().replace(/-/g, '_');
+}

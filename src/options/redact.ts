@@ -1,0 +1,73 @@
+/** Options shown to people (/configz, the startup log): rendered as flag text, secrets masked. */
+import type { OptionSource } from './config-error.js';
+import { formatDuration } from './duration.js';
+import { propertyName, type FlagDef, type FlagValue } from './flag.js';
+import type { RunOptions } from './run-options.js';
+import { RUN_FLAGS } from './run-flags.js';
+
+/** The value as it would be written on the command line. */
+export function formatValue(f: FlagDef, value: FlagValue): string {
+  if (f.type === 'duration') return formatDuration(value as number);
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'object')
+    return Object.entries(value)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+  return String(value);
+}
+
+function masked(f: FlagDef, value: FlagValue): string {
+  if (!f.secret) return formatValue(f, value);
+  if (f.secret === true) return formatValue(f, value) === '' ? '' : '****';
+  const mask = f.secret;
+  const text = formatValue(f, value);
+  return Array.isArray(value) ? value.map((v) => mask(v)).join(',') : text === '' ? '' : mask(text);
+}
+
+/** Every option by long flag name, secrets masked: the body of /configz. */
+export function redactedConfig(options: RunOptions): Record<string, string> {
+  const o = options as unknown as Record<string, FlagValue>;
+  const out: Record<string, string> = {};
+  for (const f of RUN_FLAGS) out[f.name] = masked(f, o[propertyName(f.name)]!);
+  return out;
+}
+
+/** Only the options that differ from their defaults (what the startup log lists), secrets masked. */
+export function changedOptions(
+  options: RunOptions,
+  sources: Record<string, OptionSource>,
+): Record<string, string> {
+  const o = options as unknown as Record<string, FlagValue>;
+  const out: Record<string, string> = {};
+  for (const f of RUN_FLAGS) {
+    const v = o[propertyName(f.name)]!;
+    if (sources[f.name] === 'default' || JSON.stringify(v) === JSON.stringify(f.default)) continue;
+    out[f.name] = masked(f, v);
+  }
+  return out;
+}
+
+/** Raw secret strings to scrub from any log line, as a last line of defence. */
+export function secretValues(options: RunOptions): string[] {
+  const o = options as unknown as Record<string, FlagValue>;
+  const out: string[] = [];
+  for (const f of RUN_FLAGS) {
+    if (!f.secret) continue;
+    const v = o[propertyName(f.name)]!;
+    for (const item of Array.isArray(v) ? v : [formatValue(f, v)]) {
+      if (f.secret === true) {
+        if (item.length >= 4) out.push(item);
+        continue;
+      }
+      // The secret is what the mask removed: the text between the common prefix and suffix.
+      const m = f.secret(item);
+      let pre = 0;
+      while (pre < m.length && pre < item.length && m[pre] === item[pre]) pre++;
+      let suf = 0;
+      while (suf < m.length - pre && suf < item.length - pre && m.at(-1 - suf) === item.at(-1 - suf)) suf++;
+      const secret = item.slice(pre, item.length - suf).trim();
+      if (secret.length >= 4) out.push(secret);
+    }
+  }
+  return out;
+}
