@@ -2,7 +2,7 @@
  * One live tunnel connection on the server: a reversed HTTP/2 session over a TLS socket dialled by `sc`.
  * sc-server is the HTTP/2 client here; every proxied request is a stream it opens.
  */
-import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Logger } from '../../observability/log.js';
 import { CONTROL_AUTHORITY, CONTROL_SCHEME, type ControlOp } from '../../protocol/tunnel-protocol.js';
 
@@ -76,6 +76,8 @@ export class TunnelConnection {
     this.openStreams++;
     stream.once('close', () => {
       this.openStreams--;
+      // A refused stream means the client is draining (its GOAWAY may still be on the way): route elsewhere now.
+      if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) this.usable = false;
       this.onChange();
     });
     return stream;
