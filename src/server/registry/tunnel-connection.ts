@@ -16,6 +16,8 @@ export class TunnelConnection {
   /** Set once the client knows it is routable; cleared when either side starts to drain. */
   usable = false;
   closed = false;
+  /** The client sent GOAWAY (it drains): never routable again. */
+  goaway = false;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private readonly closeListeners: (() => void)[] = [];
 
@@ -31,6 +33,7 @@ export class TunnelConnection {
     session.on('error', (err) => this.log.debug('tunnel connection error', { conn: id, error: err }));
     // The client sends GOAWAY when it drains (SIGTERM): take no new streams, let in-flight ones finish.
     session.on('goaway', () => {
+      this.goaway = true;
       this.usable = false;
       this.onChange();
     });
@@ -76,8 +79,17 @@ export class TunnelConnection {
     this.openStreams++;
     stream.once('close', () => {
       this.openStreams--;
-      // A refused stream means the client is draining (its GOAWAY may still be on the way): route elsewhere now.
-      if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) this.usable = false;
+      // A refused stream usually means the client is draining and its GOAWAY is still on the way: route elsewhere
+      // for a moment; if no GOAWAY follows, the connection takes streams again.
+      if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && this.usable) {
+        this.usable = false;
+        setTimeout(() => {
+          if (!this.closed && !this.goaway) {
+            this.usable = true;
+            this.onChange();
+          }
+        }, 1000).unref();
+      }
       this.onChange();
     });
     return stream;
