@@ -19,6 +19,8 @@ export interface Proc {
 
 type Cleanup = () => Promise<void> | void;
 const cleanups: Cleanup[] = [];
+/** Set once cleanup has begun (e.g. on SIGINT): nothing new may start while the workloads unwind. */
+let shuttingDown = false;
 
 export function onCleanup(fn: Cleanup): void {
   cleanups.push(fn);
@@ -26,6 +28,7 @@ export function onCleanup(fn: Cleanup): void {
 
 /** Runs registered cleanups newest first; safe to call twice. */
 export async function cleanupAll(): Promise<void> {
+  shuttingDown = true;
   while (cleanups.length > 0) {
     const fn = cleanups.pop()!;
     try {
@@ -52,6 +55,7 @@ export interface StartOptions {
 }
 
 export function start(cmd: string, args: string[], opts: StartOptions = {}): Proc {
+  if (shuttingDown) throw new Error('bench is shutting down');
   // `ip netns exec` execs the command, so the pid we get is the command's own (RSS reads rely on it).
   const [file, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...args]] : [cmd, args];
   const child = spawn(file, argv, {
