@@ -56,6 +56,14 @@ test('sc run by flags logs each step, then the ready line; API health and info',
   for (const path of ['/readyz', '/readiness', '/healthz', '/liveness']) {
     assert.equal((await apiGet(c.apiUrl, path)).status, 200, path);
   }
+  const configz = await apiGet(c.apiUrl, '/configz');
+  assert.equal(configz.status, 200, '/configz');
+  assert.match(configz.body, /life-flags/, '/configz shows the configuration');
+  assert.ok(!configz.body.includes(server.admin.accessKey), '/configz must not show the access key');
+  const metrics = await apiGet(c.apiUrl, '/metrics');
+  assert.equal(metrics.status, 200, '/metrics');
+  assert.match(metrics.body, /^# (HELP|TYPE) /m, '/metrics is Prometheus text');
+  assert.equal((await apiGet(c.apiUrl, '/version')).status, 200, '/version');
   const info = JSON.parse((await apiGet(c.apiUrl, '/info')).body) as Record<string, string>;
   assert.equal(info['tunnel_name'], 'life-flags');
   assert.deepEqual(await listTunnels(server, server.admin), [info['tunnel_id']]);
