@@ -5,7 +5,7 @@
  *   --quick              short run for day-to-day use (< 2 min); results go to .bench-work/, docs untouched
  *   --only a,b           workloads: small, bulk, streams, ready, failover, rtt (results go to .bench-work/)
  *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, sluice (default all)
- *   --rounds N           rounds of the alternating workloads (default 3; quick 1)
+ *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
  *   --render             only re-render the docs from bench/results/latest.json
  *   --write-docs         write docs and latest.json even for a --quick or --only run
  *   --rtt-delay-ms N     netem delay on each end of the RTT link (default 10, so 20 ms RTT; 0 checks the
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const only = list(values.only, WORKLOADS, '--only');
   const anchors = list(values.anchors, ANCHORS, '--anchors');
-  const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 3;
+  const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 5;
   const cfg = {
     smallSeconds: quick ? 2 : 5,
     connections: 64,

@@ -135,7 +135,9 @@ export function renderMarkdown(r: Results, analysis: string): string {
     const sorted = [...r.ready.runsMs].sort((a, b) => a - b);
     lines.push(
       `Median ${f(r.ready.medianMs)} ms over ${r.ready.runsMs.length} runs (min ${f(sorted[0])}, max ${f(sorted.at(-1))};` +
-        ` ${r.ready.failures} failed), against a server on the same machine. Includes Node's own start-up.`,
+        ` ${r.ready.failures} failed), against a server on the same machine. Includes Node's own start-up; the local` +
+        ` API was listening after ${f(r.ready.apiMedianMs)} ms (median), the rest is creating the tunnel and` +
+        ' connecting to the edge.',
       '',
     );
   } else lines.push('Not measured in this run.', '');

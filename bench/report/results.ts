@@ -47,7 +47,8 @@ export interface Results {
     rssAfterKiB: Record<string, number>;
     kibPerStream: Record<string, number>;
   };
-  ready?: { runsMs: number[]; medianMs: number; failures: number };
+  /** apiMedianMs: until sc logged that its local API listens (process start-up and config). */
+  ready?: { runsMs: number[]; medianMs: number; apiMedianMs?: number; failures: number };
   rtt?: {
     rttMs: number;
     bulkBytes: number;
