@@ -98,10 +98,15 @@ function invalid(f: FlagDef, raw: Raw, shown: unknown, why: string): ConfigError
 }
 
 function splitList(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  const parts = text.split(',');
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    let item = parts[i]!.trim();
+    // `data:base64,<text>` carries its own comma: keep it in one piece.
+    if (/^data:[^,]*$/.test(item) && i + 1 < parts.length) item += ',' + parts[++i]!.trim();
+    if (item !== '') out.push(item);
+  }
+  return out;
 }
 
 function scalarText(f: FlagDef, raw: Raw, v: unknown): string {
