@@ -3,7 +3,7 @@
  * bench/results/latest.json, docs/benchmarks.md and docs/bench/comparison.svg from it.
  *
  *   --quick              short run for day-to-day use (< 2 min); results go to .bench-work/, docs untouched
- *   --only a,b           workloads: small, bulk, streams, ready, failover, rtt (results go to .bench-work/)
+ *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt (results go to .bench-work/)
  *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, sluice (default all)
  *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
  *   --render             only re-render the docs from bench/results/latest.json
@@ -41,7 +41,7 @@ import { profileWorkload } from './workloads/profile.js';
 import { streamsWorkload } from './workloads/streams.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const WORKLOADS = ['small', 'bulk', 'streams', 'ready', 'failover', 'rtt'] as const;
+const WORKLOADS = ['small', 'connect', 'bulk', 'streams', 'ready', 'failover', 'rtt'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -176,11 +176,12 @@ async function main(): Promise<void> {
   const place: Placement = { serverAddr: LOOPBACK, originAddrFromServer: LOOPBACK, origin };
   const want = (w: Workload): boolean => only.includes(w);
 
-  if (want('small') || want('bulk')) {
+  if (want('small') || want('connect') || want('bulk')) {
     const eps = await startAnchors(anchors, place, notes, 'loopback');
     const uploadFile = await sparseFile(dir, cfg.bulkBytes);
     const ro: RoundOptions = { rounds, dir, ...cfg, uploadFile, log, notes };
     if (want('small')) results.small = await smallRounds(eps, ro);
+    if (want('connect')) results.connect = await smallRounds(eps, ro, 'connect');
     if (want('bulk')) results.bulk = await bulkRounds(eps, ro);
     for (const ep of eps) await ep.stop();
   }

@@ -108,6 +108,19 @@ export function renderMarkdown(r: Results, analysis: string): string {
     '',
     ...smallTable(r.small),
     '',
+    ...(r.connect
+      ? [
+          '## Small requests inside CONNECT (how browsers reach https:// sites through a proxy)',
+          '',
+          'The same 1 KiB GETs, 64 connections, from a small Node generator (bench/connect-load.ts): through squid and',
+          'Sluice each connection first opens a CONNECT tunnel and then sends its keep-alive requests inside it, so',
+          'the proxy only copies bytes; `direct`, `ssh -R` and localtunnel get the same requests without CONNECT.',
+          'The generator is slower than wrk, so compare within this table only.',
+          '',
+          ...smallTable(r.connect),
+          '',
+        ]
+      : []),
     `## Bulk: ${gib(r.config.bulkBytes)} each way (curl; MB = 10^6 bytes)`,
     '',
     ...bulkTable(r.bulk),

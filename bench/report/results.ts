@@ -37,6 +37,8 @@ export interface Results {
     readyRuns: number;
   };
   small: Partial<Record<AnchorName, SmallSeries>>;
+  /** The same small requests from a Node generator, inside CONNECT tunnels through the proxies (as for https). */
+  connect?: Partial<Record<AnchorName, SmallSeries>>;
   bulk: Partial<Record<AnchorName, BulkSeries>>;
   streams?: {
     count: number;

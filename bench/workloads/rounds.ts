@@ -6,8 +6,28 @@ import type { AnchorName, Endpoint } from '../anchors/anchor.js';
 import { cpuMs } from '../harness/cpu.js';
 import { bulkDownload, bulkUpload } from '../harness/curl-bulk.js';
 import { median } from '../harness/stats.js';
-import { wrkSmall } from '../harness/wrk.js';
+import { wrkSmall, type SmallResult } from '../harness/wrk.js';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../harness/processes.js';
 import type { BulkSeries, SmallSeries } from '../report/results.js';
+
+const connectMain = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'connect-load.js');
+
+/** The small-request load from the Node generator: inside CONNECT through proxies, straight otherwise. */
+async function connectSmall(ep: Endpoint, o: RoundOptions): Promise<SmallResult> {
+  const origin = new URL(ep.url);
+  const args = [connectMain, '--seconds', String(o.smallSeconds), '--connections', String(o.connections)];
+  if (ep.proxy) {
+    args.push('--proxy', `${ep.proxy.host}:${ep.proxy.port}`, '--target', origin.host);
+    if (ep.proxy.authorization) args.push('--auth', ep.proxy.authorization);
+  } else {
+    args.push('--target', origin.host);
+    if (ep.hostHeader) args.push('--host-header', ep.hostHeader);
+  }
+  const out = await run(process.execPath, args, { netns: o.netns });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as SmallResult;
+}
 
 export interface RoundOptions {
   rounds: number;
@@ -25,6 +45,7 @@ export interface RoundOptions {
 export async function smallRounds(
   eps: Endpoint[],
   o: RoundOptions,
+  tool: 'wrk' | 'connect' = 'wrk',
 ): Promise<Partial<Record<AnchorName, SmallSeries>>> {
   const out: Partial<Record<AnchorName, SmallSeries>> = {};
   for (const ep of eps) out[ep.name] = { rounds: [] };
@@ -33,18 +54,21 @@ export async function smallRounds(
       const series = out[ep.name]!;
       try {
         const cpu0 = await cpuMs(Object.values(ep.pids));
-        const res = await wrkSmall(ep, {
-          dir: o.dir,
-          seconds: o.smallSeconds,
-          connections: o.connections,
-          threads: 2,
-          netns: o.netns,
-        });
+        const res =
+          tool === 'connect'
+            ? await connectSmall(ep, o)
+            : await wrkSmall(ep, {
+                dir: o.dir,
+                seconds: o.smallSeconds,
+                connections: o.connections,
+                threads: 2,
+                netns: o.netns,
+              });
         // Note: a process's children are counted once they exit too (sshd's per-connection child stays up).
         res.cpuUsPerReq = (((await cpuMs(Object.values(ep.pids))) - cpu0) * 1000) / Math.max(1, res.requests);
         series.rounds[r] = res;
         o.log(
-          `small r${r + 1} ${ep.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms ` +
+          `${tool === 'connect' ? 'connect' : 'small'} r${r + 1} ${ep.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms ` +
             `p99 ${res.p99Ms.toFixed(2)} ms errors ${res.errors}; tunnel CPU ${res.cpuUsPerReq.toFixed(0)} us/req`,
         );
       } catch (err) {
