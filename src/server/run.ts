@@ -18,6 +18,7 @@ import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
 import { createProxyEntry } from './proxy/proxy-entry.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
+import { createServerMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
 import { createRouter, sendJson } from './rest/router.js';
 import { registerTunnelRoutes } from './rest/tunnels-routes.js';
@@ -91,6 +92,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   if (admin.created) log.info('created admin account', { username: admin.username });
 
   const registry = new Registry(cfg.queueTimeoutMs);
+  const metrics = createServerMetrics(registry);
   const tunnels = new TunnelService({
     store,
     registry,
@@ -128,6 +130,16 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const rest = https.createServer(
     { cert: pki.server.certPem, key: pki.server.keyPem, minVersion: 'TLSv1.2' },
     (req, res) => {
+      if (req.url === '/metrics' && req.method === 'GET') {
+        metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(text);
+          },
+          () => sendJson(res, 500, { error: 'metrics failed', code: 'internal' }),
+        );
+        return;
+      }
       if (req.url === '/readyz' || req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('OK');
@@ -151,6 +163,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     registry,
     log: log.child('proxy'),
     maxHeaderSize: cfg.maxHeaderSize,
+    metrics,
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
   });
 

@@ -14,6 +14,7 @@ export function sendError(
     res.destroy();
     return;
   }
+  answeredErrors.set(res, code);
   const body = errorBody(code, detail);
   res.writeHead(proxyErrors[code].status, {
     'content-type': 'text/plain; charset=utf-8',
@@ -24,6 +25,12 @@ export function sendError(
   res.end(body);
 }
 
+/**
+ * The error code a response or raw socket was answered with, read by the metrics when it finishes. Keyed by the
+ * object, so it holds nothing beyond each exchange's life.
+ */
+export const answeredErrors = new WeakMap<object, string>();
+
 /** The same for a raw socket (CONNECT and upgrade requests, client errors). */
 export function writeSocketError(
   socket: Duplex,
@@ -32,6 +39,7 @@ export function writeSocketError(
   extra: Record<string, string> = {},
 ): void {
   if (socket.destroyed || socket.writableEnded) return;
+  answeredErrors.set(socket, code);
   const status = proxyErrors[code].status;
   const body = errorBody(code, detail);
   const head = [

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { ERROR_HEADER, isProxyErrorCode } from '../../protocol/errors.js';
 import { endToEndHeaders, withVia } from '../../protocol/tunnel-protocol.js';
 import type { TunnelConnection } from '../registry/tunnel-connection.js';
-import { sendError, writeSocketError } from './error-response.js';
+import { sendError, answeredErrors, writeSocketError } from './error-response.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -55,6 +55,8 @@ export function forwardHttp(
   if (withBody) req.pipe(stream);
   else req.resume();
   stream.on('response', (h: IncomingHttpHeaders) => {
+    const relayed = h[ERROR_HEADER];
+    if (typeof relayed === 'string') answeredErrors.set(res, relayed);
     const out = endToEndHeaders(h);
     out['via'] = withVia(h.via, '2');
     try {
@@ -97,6 +99,7 @@ function relayFailure(stream: ClientHttp2Stream, h: IncomingHttpHeaders, socket:
     const status = Number(h[':status']);
     const body = Buffer.concat(chunks);
     if (!isProxyErrorCode(code)) return writeSocketError(socket, 'dial_failed', `status ${status}`);
+    answeredErrors.set(socket, code);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
         `Content-Length: ${body.length}\r\nX-Sluice-Error: ${code}\r\nConnection: close\r\n\r\n${body.toString('utf8')}`,

@@ -13,10 +13,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../observability/log.js';
-import type { ProxyErrorCode } from '../../protocol/errors.js';
 import { RouteError, type Registry } from '../registry/registry.js';
 import type { TunnelConnection } from '../registry/tunnel-connection.js';
-import { PROXY_AUTHENTICATE, sendError, writeSocketError } from './error-response.js';
+import { PROXY_AUTHENTICATE, sendError, answeredErrors, writeSocketError } from './error-response.js';
+import type { ServerMetrics } from '../metrics.js';
+import { isProxyErrorCode, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
 import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
 import { parseProxyAuthorization, type ProxyCredentials } from './proxy-credentials.js';
 
@@ -34,6 +35,7 @@ export interface ProxyEntryDeps {
     remoteIp: string,
   ): Promise<RouteTarget | { error: ProxyErrorCode; retryAfter?: number }>;
   maxHeaderSize?: number;
+  metrics?: ServerMetrics;
 }
 
 type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
@@ -104,7 +106,23 @@ function absoluteTarget(url: string | undefined): URL | null {
   }
 }
 
+/** Counts a finished exchange: its status, and its X-Sluice-Error code when it failed. */
+function counter(deps: ProxyEntryDeps): (method: string, status: number, error: unknown) => void {
+  return (method, status, error) => {
+    deps.metrics?.proxyRequestsTotal.inc({ code: String(status), method });
+    if (typeof error === 'string') deps.metrics?.proxyErrorsTotal.inc({ reason: error });
+  };
+}
+
+function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: string): void {
+  socket.once('close', () => {
+    const code = answeredErrors.get(socket);
+    count(method, isProxyErrorCode(code) ? proxyErrors[code].status : 200, code);
+  });
+}
+
 export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
+  const count = counter(deps);
   const server = http.createServer({
     maxHeaderSize: deps.maxHeaderSize ?? 16 * 1024,
     keepAliveTimeout: 60_000,
@@ -113,6 +131,7 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    res.once('finish', () => count(req.method ?? 'GET', res.statusCode, answeredErrors.get(res)));
     const url = absoluteTarget(req.url);
     if (!url || url.protocol === 'https:' || url.protocol === 'wss:') {
       return sendError(
@@ -131,6 +150,7 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
 
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
+    countSocket(count, socket, 'CONNECT');
     const authority = req.url ?? '';
     if (!/^(\[[0-9a-fA-F:.]+\]|[^:/@\s]+):\d{1,5}$/.test(authority)) {
       return writeSocketError(socket, 'bad_request', 'CONNECT needs host:port');
@@ -145,6 +165,7 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
+    countSocket(count, socket, 'UPGRADE');
     const url = absoluteTarget(req.url);
     if (!url || url.protocol === 'https:' || url.protocol === 'wss:') {
       return writeSocketError(socket, 'bad_request', 'expected an absolute ws:// or http:// URL');
@@ -158,6 +179,7 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!answeredErrors.has(socket)) countSocket(count, socket, 'INVALID');
     if (err.code === 'HPE_HEADER_OVERFLOW') return writeSocketError(socket, 'header_too_large');
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
     writeSocketError(socket, 'bad_request', err.code);

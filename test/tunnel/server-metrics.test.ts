@@ -1,0 +1,41 @@
+/**
+ * Issue 3, point 8: every failure has a metric label. sc-server counts what its proxy entry answered, by status
+ * and by X-Sluice-Error code (including codes relayed from sc), at /metrics; promtool accepts the output.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { test } from 'node:test';
+import { ADMIN, startClient, startServer, startOrigin } from '../control-plane/harness.js';
+
+test('sc-server /metrics counts proxy answers by code and error reason, and passes promtool', async (t) => {
+  const origin = await startOrigin(t);
+  const server = await startServer(t);
+  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'm' });
+  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'm' };
+  assert.equal((await server.proxyGet(creds, origin.url)).status, 200);
+  assert.equal((await server.proxyGet({ ...creds, key: 'wrong-key-000000' }, origin.url)).status, 407);
+  assert.equal((await server.proxyGet({ ...creds, tunnel: 'nope' }, origin.url)).status, 403);
+  // A port with nothing listening: sc answers 502 dial_refused, which the server relays and counts.
+  const closed = net.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const refused = await server.proxyGet(creds, `http://127.0.0.1:${port}/`);
+  assert.equal(refused.status, 502);
+  assert.equal(refused.error, 'dial_refused');
+
+  const res = await server.rest('GET', '/../../metrics', null);
+  assert.equal(res.status, 200);
+  const text = res.text;
+  assert.match(text, /sluice_server_proxy_requests_total\{code="200",method="GET"\} 1/);
+  assert.match(text, /sluice_server_proxy_errors_total\{reason="proxy_auth_required"\} 1/);
+  assert.match(text, /sluice_server_proxy_errors_total\{reason="tunnel_not_found"\} 1/);
+  assert.match(text, /sluice_server_proxy_errors_total\{reason="dial_refused"\} 1/);
+  assert.match(text, /sluice_server_live_tunnels 1/);
+  assert.doesNotMatch(text, new RegExp(ADMIN.key));
+
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (promtool.error) return t.skip('promtool not installed (scripts/setup-debian.sh installs it)');
+  assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+});
