@@ -39,9 +39,7 @@ after(() => {
   }
 });
 
-async function start(
-  cfg: { basicAuth?: string; idleTimeoutMs?: number; address?: string } = {},
-): Promise<{
+async function start(cfg: { basicAuth?: string; idleTimeoutMs?: number; address?: string } = {}): Promise<{
   url: string;
   state: FakeState;
   logged: string;
