@@ -38,11 +38,11 @@ before(async () => {
 after(cleanup);
 
 interface Shell {
-  output(): string;
+  output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   pid: number;
-  kill(signal: NodeJS.Signals): void;
-  running(): boolean;
+  kill: (signal: NodeJS.Signals) => void;
+  running: () => boolean;
 }
 
 /** Runs a shell script the way a CI step or a user would, with a clean SAUCE_* environment plus `env`. */
