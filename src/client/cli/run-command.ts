@@ -18,6 +18,7 @@ import {
 import { VERSION } from '../../version.js';
 import { createApiServer, listenApiServer } from '../api/api-server.js';
 import { createClientMetrics } from '../api/metrics.js';
+import type { ClientHandle, ClientState } from '../client-handle.js';
 import { ExitCode } from '../exit-codes.js';
 import { startClient } from '../run.js';
 import { runHelp } from './help.js';
@@ -86,15 +87,21 @@ export async function runCommand(argv: string[]): Promise<void> {
     logHttp: httpModes.proxy === 'none' ? undefined : (e: HttpLogEntry) => proxyHttp.log(e),
     controlHttpLog: httpModes.control === 'none' ? undefined : (e: HttpLogEntry) => controlHttp.log(e),
   };
-  const handle = startClient(opts, deps);
-
+  // The API listens before the client starts, so a taken address fails before any tunnel exists.
+  let handle: ClientHandle | null = null;
+  const state: ClientState = {
+    isReady: () => handle?.state.isReady() ?? false,
+    isAlive: () => handle?.state.isAlive() ?? true,
+    info: () => handle?.state.info() ?? null,
+    connections: () => handle?.state.connections() ?? { active: 0, wanted: opts.tunnelConnections },
+  };
   let api: Server | null = null;
   if (opts.apiAddress) {
     const apiLog = log.child('api');
     api = createApiServer(
       { basicAuth: opts.apiBasicAuth, idleTimeoutMs: opts.apiIdleTimeout, tunnelName: opts.tunnelName },
       {
-        state: handle.state,
+        state,
         metrics,
         configz: () => redactedConfig(opts),
         version: versionInfo(),
@@ -109,20 +116,21 @@ export async function runCommand(argv: string[]): Promise<void> {
         address: opts.apiAddress,
         error: (err as Error).message,
       });
-      handle.abort('API server failed');
       fail(`cannot listen on --api-address ${opts.apiAddress}: ${(err as Error).message}`);
     }
   }
+  const client = startClient(opts, deps);
+  handle = client;
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (++signals > 1) {
       log.info('second signal, exiting now', { signal: sig });
-      handle.abort(`second signal ${sig}`);
+      client.abort(`second signal ${sig}`);
       process.exit(ExitCode.INTERNAL);
     }
     log.info('signal received, shutting down', { signal: sig });
-    handle.stop(`signal ${sig}`);
+    client.stop(`signal ${sig}`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -136,7 +144,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     }
   });
 
-  const code = await handle.done;
+  const code = await client.done;
   api?.closeAllConnections();
   api?.close();
   logFile?.close();
