@@ -139,7 +139,13 @@ export function dnsServer(value: string): string | undefined {
 
 /** `user[:pass]` for the local API. */
 export function basicAuth(value: string): string | undefined {
-  return value.split(':')[0] ? undefined : 'expected user[:password]';
+  if (!value.split(':')[0]) return 'expected user[:password]';
+  try {
+    decodeURIComponent(value);
+    return undefined;
+  } catch {
+    return 'invalid %-escape (the value is URL-decoded: write %25 for a literal %)';
+  }
 }
 
 /** Tunnel names travel in proxy usernames and capabilities: printable ASCII only. */

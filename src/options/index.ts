@@ -8,3 +8,4 @@ export { EXCLUSIVE_PAIRS, REGIONS, RUN_FLAGS } from './run-flags.js';
 export type { ProxyLocalhost, RunOptions } from './run-options.js';
 export { renderConfigTemplate } from './config-template.js';
 export { defaultLabel, renderCliMarkdown, renderConfigMarkdown } from './docs.js';
+export { envHints } from './suggest.js';

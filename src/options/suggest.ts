@@ -64,3 +64,25 @@ export function suggestName(unknown: string, known: readonly string[]): string {
   if (bestD <= Math.max(2, Math.floor(name.length / 3))) return `, did you mean --${best}?`;
   return prefixHit ? `, did you mean --${prefixHit}?` : '';
 }
+
+/**
+ * SAUCE_* variables that look like a misspelt option (other tools use SAUCE_* too, so only near misses count):
+ * one hint per variable, for a warning at start.
+ */
+export function envHints(env: NodeJS.ProcessEnv, knownFlags: readonly string[]): string[] {
+  const hints: string[] = [];
+  const known = new Set(knownFlags.map((f) => 'SAUCE_' + f.toUpperCase().replace(/-/g, '_')));
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('SAUCE_') || known.has(name) || !env[name]) continue;
+    const flag = name.slice(6).toLowerCase().replace(/_/g, '-');
+    let best = '';
+    let bestD = Infinity;
+    for (const k of knownFlags) {
+      const d = distance(flag, k);
+      if (d < bestD) [best, bestD] = [k, d];
+    }
+    if (bestD > 0 && bestD <= 2)
+      hints.push(`${name} is not an sc option, did you mean SAUCE_${best.toUpperCase().replace(/-/g, '_')}?`);
+  }
+  return hints;
+}

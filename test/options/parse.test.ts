@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigError, parseRunOptions, type ParsedRunOptions } from '../../src/options/index.js';
+import {
+  ConfigError,
+  envHints,
+  parseRunOptions,
+  RUN_FLAGS,
+  type ParsedRunOptions,
+} from '../../src/options/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sc-options-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -336,4 +342,23 @@ test('secrets never appear in error messages', () => {
     () => parseRunOptions(argv, {}, dir),
     (err: Error) => !err.message.includes('1, 2') && /\*\*\*\*/.test(err.message),
   );
+});
+
+test('--api-basic-auth is URL-decoded, so a bad %-escape is refused at start', () => {
+  assert.equal(parse(['--api-basic-auth', 'ci:p%40ss']).options.apiBasicAuth, 'ci:p%40ss');
+  refused(
+    () => parse(['--api-basic-auth', 'ci:100%']),
+    /invalid value "\*\*\*\*" for --api-basic-auth.*%-escape/,
+  );
+});
+
+test("near-miss SAUCE_* variables get a hint; other tools' SAUCE_* variables do not", () => {
+  const hints = envHints(
+    { SAUCE_TUNEL_NAME: 'x', SAUCE_BUILD_NAME: 'nightly', SAUCE_USERNAME: 'a', SAUCE_ACESS_KEY: 'k' },
+    RUN_FLAGS.map((f) => f.name),
+  );
+  assert.deepEqual(hints.sort(), [
+    'SAUCE_ACESS_KEY is not an sc option, did you mean SAUCE_ACCESS_KEY?',
+    'SAUCE_TUNEL_NAME is not an sc option, did you mean SAUCE_TUNNEL_NAME?',
+  ]);
 });

@@ -45,7 +45,7 @@ export function createClientMetrics(): ClientMetrics {
     labelNames: ['commit', 'time', 'version'],
     registers,
   });
-  version.set({ commit: GIT_COMMIT, time: '', version: VERSION }, 1);
+  version.set({ commit: GIT_COMMIT, time: process.env['SLUICE_BUILD_TIME'] ?? '', version: VERSION }, 1);
   const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
     new Counter({ name: `${p}${name}`, help, labelNames, registers });
   return {

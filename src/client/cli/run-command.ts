@@ -9,9 +9,11 @@ import { LogFile } from '../../observability/log-file.js';
 import {
   changedOptions,
   ConfigError,
+  envHints,
   parseRunOptions,
   redactedConfig,
   renderConfigTemplate,
+  RUN_FLAGS,
   secretValues,
   type ParsedRunOptions,
 } from '../../options/index.js';
@@ -70,6 +72,11 @@ export async function runCommand(argv: string[]): Promise<void> {
     redact: secretValues(opts),
   });
   log.info('options', changedOptions(opts, sources));
+  for (const hint of envHints(
+    process.env,
+    RUN_FLAGS.map((f) => f.name),
+  ))
+    log.warn(`ignoring env: ${hint}`);
   if (sources['access-key'] === 'flag')
     log.warn(
       'the access key was given on the command line, where other users of this machine can read it; ' +
