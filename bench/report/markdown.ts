@@ -19,8 +19,8 @@ const x = (v: number | undefined): string => (v === undefined ? '–' : `${f(v, 
 
 function smallTable(small: Partial<Record<AnchorName, SmallSeries>>): string[] {
   const rows = [
-    '| path | req/s | p50 ms | p99 ms | errors | Sluice req/s ÷ this | Sluice p99 ÷ this |',
-    '|---|--:|--:|--:|--:|--:|--:|',
+    '| path | req/s | p50 ms | p99 ms | errors | path CPU µs/req | Sluice req/s ÷ this | Sluice p99 ÷ this |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const a of ANCHORS) {
     const m = small[a]?.median;
@@ -35,8 +35,8 @@ function smallTable(small: Partial<Record<AnchorName, SmallSeries>>): string[] {
 
 function bulkTable(bulk: Partial<Record<AnchorName, BulkSeries>>): string[] {
   const rows = [
-    '| path | download MB/s | upload MB/s | Sluice ÷ this, down | Sluice ÷ this, up |',
-    '|---|--:|--:|--:|--:|',
+    '| path | download MB/s | upload MB/s | path CPU s/GB, down | path CPU s/GB, up | Sluice ÷ this, down | Sluice ÷ this, up |',
+    '|---|--:|--:|--:|--:|--:|--:|',
   ];
   for (const a of ANCHORS) {
     const m = bulk[a]?.median;
@@ -85,6 +85,8 @@ export function renderMarkdown(r: Results, analysis: string): string {
     'Sluice against what a user could run instead, measured side by side in one run with the anchors alternating',
     `(A B C D E, A B C D E, ...) over ${r.meta.rounds} round(s). Every figure is a median over rounds; every ratio is`,
     'the median of the per-round ratios, so drift on the shared machine hits both sides of a ratio alike.',
+    '"Path CPU" is the CPU time of the path\'s own processes (squid; ssh and sshd; the localtunnel client and',
+    'server; sc and sc-server) per request or per GB, read from /proc around each measurement.',
     '',
     `- Date: ${r.meta.date}`,
     `- Commit: ${r.meta.commit}`,
@@ -123,6 +125,7 @@ export function renderMarkdown(r: Results, analysis: string): string {
       : []),
     `## Bulk: ${gib(r.config.bulkBytes)} each way (curl; MB = 10^6 bytes)`,
     '',
+
     ...bulkTable(r.bulk),
     '',
   ];
