@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   apiGet,
@@ -19,6 +20,7 @@ import {
   onCleanup,
   proxyRequest,
   sleep,
+  tempDir,
   startHttpApp,
   startServer,
   trackChild,
@@ -78,6 +80,7 @@ test('CI pipeline: env-only sc in the background, the curl loop on localhost:POR
     SAUCE_ACCESS_KEY: server.admin.accessKey,
     SAUCE_REGION: 'us-west',
     SAUCE_TUNNEL_NAME: 'compat-ci',
+    SAUCE_PROXY_LOCALHOST: 'allow',
     SAUCE_REST_URL: server.restUrl,
     SAUCE_CACERT_FILE: server.caCert,
     SAUCE_API_ADDRESS: ':0',
@@ -104,6 +107,17 @@ echo "SC ready"'`,
   assert.match(sc.output(), /you may start your tests/);
   const info = await apiGet(`http://127.0.0.1:${port}`, '/info');
   assert.equal((JSON.parse(info.body) as { tunnel_name: string }).tunnel_name, 'compat-ci');
+
+  // A Prometheus scrape of the live sc after real traffic, checked by promtool when it is installed.
+  const auth = { username: server.admin.username, accessKey: server.admin.accessKey, tunnel: 'compat-ci' };
+  assert.equal((await proxyRequest(server, auth, { url: `${app.url}/metrics-probe` })).status, 200);
+  const m = join(await tempDir('sc-compat-'), 'metrics.txt');
+  const scrape = sh(`curl -s localhost:${port}/metrics > ${m}; cat ${m}; promtool check metrics < ${m}`, {});
+  await within(scrape.exited, 20_000, 'the metrics scrape', scrape.output);
+  assert.match(scrape.output(), /^sauce_connect_http_requests_total\{code="200",method="GET"\} 1$/m);
+  assert.match(scrape.output(), /^sauce_connect_tunnel_info\{.*name="compat-ci"\} 1$/m);
+  if (!/promtool: (command )?not found/.test(scrape.output()))
+    assert.equal((await scrape.exited).code, 0, `promtool check metrics:\n${scrape.output().slice(-2000)}`);
   sc.kill('SIGTERM');
   assert.equal((await within(sc.exited, 20_000, 'sc to stop', sc.output)).code, 0);
 });
