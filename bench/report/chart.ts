@@ -30,6 +30,11 @@ function panels(r: Results): Panel[] {
       unit: 'req/s',
       bars: pick((a) => r.small[a]?.median?.rps),
     },
+    {
+      title: 'Small requests inside CONNECT (https path), 64 connections',
+      unit: 'req/s',
+      bars: pick((a) => r.connect?.[a]?.median?.rps),
+    },
     { title: 'Bulk download', unit: 'MB/s', bars: pick((a) => r.bulk[a]?.median?.down) },
     { title: 'Bulk upload', unit: 'MB/s', bars: pick((a) => r.bulk[a]?.median?.up) },
   ];
