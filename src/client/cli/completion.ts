@@ -41,7 +41,7 @@ complete -o default -F _sc sc
 }
 
 function zshQuote(s: string): string {
-  return s.replace(/'/g, "'\\''").replace(/[[\]:]/g, '\\$&');
+  return s.replace(/'/g, "'\\''").replace(/[[\]]/g, '\\$&');
 }
 
 function zsh(): string {
@@ -49,10 +49,12 @@ function zsh(): string {
     const desc = zshQuote(f.description);
     const arg =
       f.type === 'bool' ? '' : f.values ? `:value:(${f.values.filter(Boolean).join(' ')})` : ':value:';
-    const rep = f.type === 'list' || f.type === 'map' ? '*' : '';
+    // A repeatable option (*) must not exclude itself; a single one excludes its other spelling.
+    const repeatable = f.type === 'list' || f.type === 'map';
+    const lead = repeatable ? '*' : f.short ? `(-${f.short} --${f.name})` : '';
     return f.short
-      ? `    '${rep}(-${f.short} --${f.name})'{-${f.short},--${f.name}}'[${desc}]${arg}'`
-      : `    '${rep}--${f.name}[${desc}]${arg}'`;
+      ? `    '${lead}'{-${f.short},--${f.name}}'[${desc}]${arg}'`
+      : `    '${lead}--${f.name}[${desc}]${arg}'`;
   });
   return `#compdef sc
 # zsh completion for sc
