@@ -72,11 +72,8 @@ export async function runCommand(argv: string[]): Promise<void> {
     redact: secretValues(opts),
   });
   log.info('options', changedOptions(opts, sources));
-  for (const hint of envHints(
-    process.env,
-    RUN_FLAGS.map((f) => f.name),
-  ))
-    log.warn(`ignoring env: ${hint}`);
+  const flagNames = RUN_FLAGS.map((f) => f.name);
+  for (const hint of envHints(process.env, flagNames)) log.warn(`ignoring env: ${hint}`);
   if (sources['access-key'] === 'flag')
     log.warn(
       'the access key was given on the command line, where other users of this machine can read it; ' +
