@@ -7,8 +7,13 @@ import { LOOPBACK, type Endpoint, type Placement } from './anchor.js';
 import { waitUntilServing } from './probe.js';
 
 const repo = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
-export const SERVER_MAIN = join(repo, 'dist/src/server/cli/main.js');
-export const CLIENT_MAIN = join(repo, 'dist/src/client/cli/main.js');
+/**
+ * The build under test: dist/ of this checkout, or SLUICE_BENCH_DIST=<dir with src/> to A/B another build (e.g.
+ * a patched copy under .bench-work/, where package imports still resolve from this checkout's node_modules).
+ */
+const dist = process.env.SLUICE_BENCH_DIST ?? join(repo, 'dist');
+export const SERVER_MAIN = join(dist, 'src/server/cli/main.js');
+export const CLIENT_MAIN = join(dist, 'src/client/cli/main.js');
 const USER = 'bench';
 
 /**
