@@ -12,7 +12,8 @@ import type { Logger } from '../observability/log.js';
 import type { RunOptions } from '../options/run-options.js';
 import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
-import { Egress, type HttpLogEvent } from './egress/egress.js';
+import type { HttpLogEntry } from '../observability/http-log.js';
+import { Egress } from './egress/egress.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
 import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
@@ -22,8 +23,10 @@ export interface ClientDeps {
   log: Logger;
   metrics: ClientMetrics;
   version: string;
-  /** --log-http for the proxy module. */
-  logHttp?: (e: HttpLogEvent) => void;
+  /** --log-http for the proxy module: one entry per proxied request. */
+  logHttp?: (e: HttpLogEntry) => void;
+  /** --log-http for the control module: one entry per call to the server's REST API. */
+  controlHttpLog?: (e: HttpLogEntry) => void;
 }
 
 /** Reads --cacert-file entries: paths or data:base64,... values. */
@@ -185,6 +188,8 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       {
         proxyLocalhost: opts.proxyLocalhost,
         dialTimeoutMs: opts.httpDialTimeout,
+        dialAttempts: opts.httpDialAttempts,
+        dialBackoffMs: opts.httpDialBackoff,
         idleConnTimeoutMs: opts.httpIdleConnTimeout,
         responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
       },

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
-import { ADMIN, startClient, startServer, startOrigin } from '../control-plane/harness.js';
+import { ADMIN, startClient, startServer, startOrigin, waitFor } from '../control-plane/harness.js';
 
 test('sc-server /metrics counts proxy answers by code and error reason, and passes promtool', async (t) => {
   const origin = await startOrigin(t);
   const server = await startServer(t);
-  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'm' });
+  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'm' });
   const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'm' };
   assert.equal((await server.proxyGet(creds, origin.url)).status, 200);
   assert.equal((await server.proxyGet({ ...creds, key: 'wrong-key-000000' }, origin.url)).status, 407);
@@ -34,6 +34,18 @@ test('sc-server /metrics counts proxy answers by code and error reason, and pass
   assert.match(text, /sluice_server_proxy_errors_total\{reason="dial_refused"\} 1/);
   assert.match(text, /sluice_server_live_tunnels 1/);
   assert.doesNotMatch(text, new RegExp(ADMIN.key));
+
+  // sc's side of the same story: per-request counters, the relayed error's reason, and tunnel byte counts.
+  const api = /API server listening address=([\d.]+:\d+)/.exec(sc.output)?.[1];
+  assert.ok(api, 'sc logs its API address');
+  await waitFor('byte metrics', async () => {
+    const m = await (await fetch(`http://${api}/metrics`)).text();
+    return /sauce_connect_tunnel_received_bytes\{conn="\d+"\} [1-9]/.test(m) ? m : undefined;
+  });
+  const scText = await (await fetch(`http://${api}/metrics`)).text();
+  assert.match(scText, /sauce_connect_http_requests_total\{code="200",method="GET"\} 1/);
+  assert.match(scText, /sauce_connect_proxy_errors_total\{reason="dial_refused"\} 1/);
+  assert.match(scText, /sauce_connect_tunnel_sent_bytes\{conn="\d+"\} [1-9]/);
 
   const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   if (promtool.error) return t.skip('promtool not installed (scripts/setup-debian.sh installs it)');

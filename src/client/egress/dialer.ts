@@ -5,6 +5,7 @@
 import dns, { type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import net, { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ProxyLocalhost } from '../../options/run-options.js';
 
 export class PolicyError extends Error {
@@ -14,6 +15,38 @@ export class PolicyError extends Error {
 export interface DialPolicy {
   proxyLocalhost: ProxyLocalhost;
   dialTimeoutMs: number;
+  /** --http-dial-attempts: tries per connection (1 = no retry). */
+  dialAttempts: number;
+  /** --http-dial-backoff: wait between tries. */
+  dialBackoffMs: number;
+}
+
+/** Errors worth another try: the target may be starting or briefly overloaded. Policy and DNS errors are final. */
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESC_DIAL_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Connects under the policy, retrying per --http-dial-attempts and --http-dial-backoff. */
+export async function connect(policy: DialPolicy, host: string, port: number): Promise<net.Socket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const socket = dial(policy, host, port);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      return socket;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (attempt >= policy.dialAttempts || !RETRYABLE.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, policy.dialBackoffMs));
+    }
+  }
 }
 
 /** localhost, *.localhost, the unspecified addresses and every loopback address count as "localhost". */
@@ -103,12 +136,15 @@ export class PolicyAgent extends http.Agent {
     });
   }
 
+  // Asynchronous form (the socket arrives through `cb`), so that dial retries happen before the request is sent.
   override createConnection(
-    options: net.NetConnectOpts & { host?: string; port?: number },
-    cb?: (err: Error | null, s: net.Socket) => void,
-  ): net.Socket {
-    const socket = dial(this.policy, String(options.host ?? 'localhost'), Number(options.port ?? 80));
-    void cb;
-    return socket;
+    options: http.ClientRequestArgs,
+    cb?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    connect(this.policy, String(options.host ?? 'localhost'), Number(options.port ?? 80)).then(
+      (socket) => cb?.(null, socket),
+      (err: Error) => cb?.(err, undefined as unknown as Duplex),
+    );
+    return undefined;
   }
 }

@@ -8,7 +8,9 @@
  * Failures answer the stream with the status and X-Sluice-Error code from protocol/errors.ts.
  */
 import http, { type IncomingMessage } from 'node:http';
+import type net from 'node:net';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
 import {
   ERROR_HEADER,
@@ -19,26 +21,18 @@ import {
 } from '../../protocol/errors.js';
 import { endToEndHeaders } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
-import { checkHost, dial, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
+import { checkHost, connect, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
 
 export interface EgressConfig extends DialPolicy {
   idleConnTimeoutMs: number;
   responseHeaderTimeoutMs: number;
 }
 
-export interface HttpLogEvent {
-  method: string;
-  url: string;
-  status: number;
-  durationMs: number;
-  error?: string;
-}
-
 export interface EgressDeps {
   log: Logger;
   metrics: ClientMetrics;
   /** --log-http for the proxy module; called once per finished request. */
-  logHttp?: (e: HttpLogEvent) => void;
+  logHttp?: (e: HttpLogEntry) => void;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
@@ -97,36 +91,52 @@ export class Egress {
     const target = splitAuthority(authority, 0);
     if (!target) return this.fail(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
     const { metrics } = this.deps;
-    let socket;
-    try {
-      socket = dial(this.cfg, target.host, target.port);
-    } catch (err) {
-      return this.fail(stream, this.errorCode(err), 'CONNECT', authority);
-    }
     metrics.httpRequestsInFlight.inc({ method: 'CONNECT' });
     const started = Date.now();
-    let opened = false;
-    socket.once('connect', () => {
-      opened = true;
-      metrics.dialerDialedTotal.inc({ host: authority });
-      if (stream.destroyed) return socket.destroy();
+    connect(this.cfg, target.host, target.port).then(
+      (socket) => this.pipe(stream, socket, authority, started),
+      (err: unknown) => {
+        metrics.dialerErrorsTotal.inc({ host: authority });
+        metrics.httpRequestsInFlight.dec({ method: 'CONNECT' });
+        const code = this.errorCode(err);
+        metrics.httpRequestsTotal.inc({ code: String(proxyErrors[code].status), method: 'CONNECT' });
+        this.deps.logHttp?.({
+          method: 'CONNECT',
+          url: authority,
+          status: proxyErrors[code].status,
+          durationMs: Date.now() - started,
+          error: code,
+        });
+        this.fail(stream, code, 'CONNECT', authority);
+      },
+    );
+  }
+
+  /** A connected CONNECT target: bytes both ways until either side closes. */
+  private pipe(stream: ServerHttp2Stream, socket: net.Socket, authority: string, started: number): void {
+    const { metrics } = this.deps;
+    metrics.dialerDialedTotal.inc({ host: authority });
+    if (stream.destroyed || stream.closed) {
+      socket.destroy();
+    } else {
       stream.respond({ ':status': 200 });
       socket.pipe(stream);
       stream.pipe(socket);
-    });
-    socket.on('error', (err) => {
-      if (!opened) {
-        metrics.dialerErrorsTotal.inc({ host: authority });
-        this.fail(stream, this.errorCode(err), 'CONNECT', authority);
-      } else if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
+    }
+    socket.on('error', () => {
+      if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
     });
     stream.on('close', () => socket.destroy());
     socket.once('close', () => {
-      if (opened) metrics.dialerClosedTotal.inc({ host: authority });
+      metrics.dialerClosedTotal.inc({ host: authority });
       metrics.httpRequestsInFlight.dec({ method: 'CONNECT' });
-      const status = opened ? 200 : 502;
-      metrics.httpRequestsTotal.inc({ code: String(status), method: 'CONNECT' });
-      this.deps.logHttp?.({ method: 'CONNECT', url: authority, status, durationMs: Date.now() - started });
+      metrics.httpRequestsTotal.inc({ code: '200', method: 'CONNECT' });
+      this.deps.logHttp?.({
+        method: 'CONNECT',
+        url: authority,
+        status: 200,
+        durationMs: Date.now() - started,
+      });
       if (!stream.closed) stream.end();
     });
   }
@@ -149,6 +159,7 @@ export class Egress {
     metrics.httpRequestsInFlight.inc({ method });
     let status = 0;
     let finished = false;
+    let resHeaders: Record<string, unknown> | undefined;
     const done = (error?: string): void => {
       if (finished) return;
       finished = true;
@@ -160,6 +171,8 @@ export class Egress {
         url: `http://${authority}${path}`,
         status,
         durationMs: Date.now() - started,
+        reqHeaders: outHeaders,
+        resHeaders,
         error,
       });
     };
@@ -181,6 +194,7 @@ export class Egress {
     }
     req.on('response', (res: IncomingMessage) => {
       clearTimeout(headerTimer);
+      resHeaders = res.headers;
       status = res.statusCode ?? 502;
       if (stream.destroyed) return res.destroy();
       const h: Record<string, string | string[] | number> = {

@@ -4,6 +4,7 @@
  */
 import https from 'node:https';
 import type { SecureContext } from 'node:tls';
+import type { HttpLogEntry } from '../../observability/http-log.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
 export interface CreatedTunnel {
@@ -47,6 +48,8 @@ export class RestClient {
     accessKey: string,
     secureContext: SecureContext,
     readonly userAgent: string,
+    /** --log-http control: called once per REST call (headers without the Authorization value). */
+    private readonly onCall?: (e: HttpLogEntry) => void,
   ) {
     this.base = new URL(restUrl.endsWith('/') ? restUrl : restUrl + '/');
     this.auth = 'Basic ' + Buffer.from(`${username}:${accessKey}`).toString('base64');
@@ -56,6 +59,9 @@ export class RestClient {
   private call(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<unknown> {
     const url = new URL(path, this.base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    const started = Date.now();
+    const logged = (status: number, resHeaders?: Record<string, unknown>, error?: string): void =>
+      this.onCall?.({ method, url: url.href, status, durationMs: Date.now() - started, resHeaders, error });
     return new Promise((resolve, reject) => {
       const req = https.request(url, {
         method,
@@ -75,6 +81,7 @@ export class RestClient {
       );
       req.on('error', (err: NodeJS.ErrnoException) => {
         const code = err.code ?? '';
+        logged(0, undefined, code || err.message);
         if (TLS_TRUST_CODES.has(code)) {
           reject(
             new ControlError(
@@ -106,6 +113,7 @@ export class RestClient {
             /* reported below */
           }
           const status = res.statusCode ?? 0;
+          logged(status, res.headers);
           if (status >= 200 && status < 300) return resolve(json);
           const msg = (json as { error?: string } | null)?.error ?? text.slice(0, 200);
           if (status === 401) {

@@ -22,6 +22,7 @@ export class Supervisor {
   readonly links: TunnelLink[] = [];
   private readonly abort = new AbortController();
   private everReady = false;
+  private byteTimer: NodeJS.Timeout | undefined;
   private readonly connecting = new Map<TunnelLink, () => void>();
   draining = false;
 
@@ -52,6 +53,18 @@ export class Supervisor {
   start(): void {
     this.log.info('waiting for the tunnel server to be reachable');
     for (const link of this.links) void this.keep(link);
+    this.byteTimer = setInterval(() => this.updateByteMetrics(), 2000);
+    this.byteTimer.unref();
+  }
+
+  /** sauce_connect_tunnel_{received,sent}_bytes{conn}: running totals per link, across reconnects. */
+  private updateByteMetrics(): void {
+    for (const link of this.links) {
+      const b = link.bytes();
+      const conn = String(link.cfg.index);
+      this.metrics.tunnelReceivedBytes.set({ conn }, b.read);
+      this.metrics.tunnelSentBytes.set({ conn }, b.written);
+    }
   }
 
   active(): number {
@@ -136,11 +149,14 @@ export class Supervisor {
   }
 
   close(): void {
+    clearInterval(this.byteTimer);
+    this.updateByteMetrics();
     this.abort.abort();
     for (const l of this.links) l.close();
   }
 
   destroy(): void {
+    clearInterval(this.byteTimer);
     this.abort.abort();
     for (const l of this.links) l.destroy();
   }

@@ -134,6 +134,16 @@ export class TunnelLink {
   ready = false;
   activeStreams = 0;
   private keepalive: NodeJS.Timeout | undefined;
+  private socket: TLSSocket | null = null;
+  private readonly done = { read: 0, written: 0 };
+
+  /** Bytes received and sent over this link's connections so far, for the tunnel byte metrics. */
+  bytes(): { read: number; written: number } {
+    return {
+      read: this.done.read + (this.socket?.bytesRead ?? 0),
+      written: this.done.written + (this.socket?.bytesWritten ?? 0),
+    };
+  }
 
   constructor(
     readonly cfg: LinkConfig,
@@ -144,6 +154,7 @@ export class TunnelLink {
   /** Connects once; resolves when the session is closed again (with the reason). */
   async run(): Promise<string> {
     const socket = await connectAndUpgrade(this.cfg);
+    this.socket = socket;
     const session = http2.performServerHandshake(socket, {
       settings: {
         initialWindowSize: STREAM_WINDOW,
@@ -169,6 +180,9 @@ export class TunnelLink {
       session.on('goaway', (code) => (reason = `server sent GOAWAY (${code})`));
       session.once('close', () => {
         clearInterval(this.keepalive);
+        this.done.read += socket.bytesRead;
+        this.done.written += socket.bytesWritten;
+        this.socket = null;
         const wasReady = this.ready;
         this.ready = false;
         this.session = null;
