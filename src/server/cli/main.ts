@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger, type LogFormat, type LogLevel } from '../../observability/log.js';
+import { parseDuration } from '../../options/duration.js';
 import { VERSION } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
@@ -38,16 +39,9 @@ its access key once. Port 0 picks a free port; DIR/server.json records the real 
 class UsageError extends Error {}
 
 function duration(value: string, flag: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-  let total = 0;
-  let consumed = '';
-  for (const m of value.matchAll(re)) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    consumed += m[0];
-  }
-  if (!value || consumed !== value)
-    throw new UsageError(`${flag}: "${value}" is not a duration (like 5s, 1m30s)`);
-  return total;
+  const ms = parseDuration(value);
+  if (ms === null || ms < 0) throw new UsageError(`${flag}: "${value}" is not a duration (like 5s, 1m30s)`);
+  return ms;
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
