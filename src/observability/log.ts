@@ -2,7 +2,7 @@
  * Structured logging shared by `sc` and `sc-server`.
  *
  * Text lines follow SC5's layout so that people who grep SC5 logs find the same shape:
- *   2026/11/23 10:00:00.123456 [control] [INFO] Sauce Connect is up, you may start your tests id=abc
+ *   2026/11/23 10:00:00.123456 [control] [INFO] Sluice tunnel is up, you may start your tests id=abc
  * JSON lines carry the same fields: {"time","level","module","msg",...fields}.
  */
 import type { Writable } from 'node:stream';
