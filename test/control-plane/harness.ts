@@ -10,6 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ServerInfo } from '../../src/server/run.js';
 
 export interface TestContext {
   after(fn: () => unknown): void;
@@ -19,14 +20,8 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const SERVER_MAIN = join(ROOT, 'dist/src/server/cli/main.js');
 const CLIENT_MAIN = join(ROOT, 'dist/src/client/cli/main.js');
 
-export interface ServerJson {
-  rest_url: string;
-  proxy_address: string;
-  edge_address: string;
-  ca_cert: string;
-  ca_fingerprint: string;
-  pid: number;
-}
+/** What sc-server writes to DIR/server.json. */
+export type ServerJson = ServerInfo;
 
 export async function tempDir(t: TestContext, prefix = 'sluice-cp-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

@@ -4,15 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTempDir, sleep, tempDir, waitFor } from './cleanup.js';
 import { NodeProcess, SERVER_MAIN, type Exit } from './process.js';
+import type { ServerInfo } from '../../src/server/run.js';
 
-export interface ServerJson {
-  rest_url: string;
-  proxy_address: string;
-  edge_address: string;
-  ca_cert: string;
-  ca_fingerprint: string;
-  pid: number;
-}
+/** What sc-server writes to DIR/server.json. */
+export type ServerJson = ServerInfo;
 
 export interface ServerOptions {
   env?: Record<string, string>;
