@@ -57,17 +57,17 @@ export class TunnelConnection {
           conn: this.id,
           tunnel: this.tunnelId,
         });
-        this.session.destroy();
+        this.destroy();
       }, cfg.timeoutMs);
       try {
         this.session.ping((err) => {
           clearTimeout(deadline);
           waiting = false;
-          if (err && !this.closed) this.session.destroy();
+          if (err && !this.closed) this.destroy();
         });
       } catch {
         clearTimeout(deadline);
-        this.session.destroy();
+        this.destroy();
       }
     }, cfg.intervalMs);
     this.keepaliveTimer.unref();
@@ -138,7 +138,9 @@ export class TunnelConnection {
     this.onChange();
   }
 
+  /** Takes the connection out of routing at once (the session's own 'close' event comes a turn later). */
   destroy(): void {
+    this.markClosed();
     this.session.destroy();
   }
 
