@@ -19,6 +19,7 @@ import {
   proxyErrors,
   type ProxyErrorCode,
 } from '../../protocol/errors.js';
+import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
 import { endToEndHeaders } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import { checkHost, connect, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
@@ -121,7 +122,7 @@ export class Egress {
     } else {
       stream.respond({ ':status': 200 });
       socket.pipe(stream);
-      stream.pipe(socket);
+      coalescingPipe(stream, socket);
     }
     socket.on('error', () => {
       if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
@@ -228,6 +229,6 @@ export class Egress {
       if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
         this.deps.log.debug('stream reset', { code: stream.rstCode });
     });
-    stream.pipe(req);
+    coalescingPipe(stream, req);
   }
 }

@@ -6,6 +6,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { ERROR_HEADER, isProxyErrorCode } from '../../protocol/errors.js';
+import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
 import { endToEndHeaders, withVia } from '../../protocol/tunnel-protocol.js';
 import type { TunnelConnection } from '../registry/tunnel-connection.js';
 import { sendError, answeredErrors, writeSocketError } from './error-response.js';
@@ -65,7 +66,7 @@ export function forwardHttp(
       stream.close(NGHTTP2_CANCEL);
       return sendError(res, 'tunnel_stream_failed', 'invalid response header');
     }
-    stream.pipe(res);
+    coalescingPipe(stream, res);
   });
   let retried = false;
   stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -110,7 +111,7 @@ function relayFailure(stream: ClientHttp2Stream, h: IncomingHttpHeaders, socket:
 /** Joins a browser socket and a tunnel stream both ways; either side's end half-closes the other. */
 function pipeBoth(socket: Duplex, stream: ClientHttp2Stream): void {
   socket.pipe(stream);
-  stream.pipe(socket);
+  coalescingPipe(stream, socket);
   stream.on('error', () => socket.destroy());
   socket.on('error', () => stream.close(NGHTTP2_CANCEL));
   socket.on('close', () => {
