@@ -51,6 +51,8 @@ export async function startSluiceServer(place: Placement): Promise<SluiceServer>
       `${LOOPBACK}:0`,
       '--public-host',
       bind,
+      // SLUICE_BENCH_SERVER_ARGS="--proxy-splice false" to A/B a server setting.
+      ...(process.env.SLUICE_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
     ],
     {
       netns: place.serverNs,

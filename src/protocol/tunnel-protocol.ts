@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 /**
  * What `sc` and `sc-server` agree on for a tunnel connection.
  *
@@ -23,6 +24,14 @@ export const HandshakeHeader = {
   maxStreams: 'x-sluice-max-streams',
   connId: 'x-sluice-conn-id',
 } as const;
+
+/**
+ * A CONNECT stream with this header carries a browser's whole keep-alive connection (HTTP/1.1 forward-proxy
+ * requests, the first one already authorised by the server); sc parses it. Its value is the protocol.
+ */
+export const SPLICE_HEADER = 'x-sluice-splice';
+/** With SPLICE_HEADER: the proxy entry's request header size limit, which sc enforces on later requests. */
+export const SPLICE_MAX_HEADER = 'x-sluice-max-header-size';
 
 /** Control operations sent by the server as `POST sluice://control/<op>` with a JSON body. */
 export type ControlOp = 'ready' | 'shutdown';
@@ -97,4 +106,24 @@ export function endToEndHeaders(
 export function withVia(existing: string | string[] | undefined, protocol = '1.1'): string {
   const prior = Array.isArray(existing) ? existing.join(', ') : existing;
   return prior ? `${prior}, ${protocol} sluice` : `${protocol} sluice`;
+}
+
+/**
+ * Makes every string written to an HTTP/2 stream a Buffer first. Node 20 writes a short string to an Http2Stream
+ * from a stack buffer that is reused before nghttp2 sends it: the bytes arrive overwritten (seen as a corrupted
+ * response head when Node's HTTP server wrote to a stream; see docs/decisions/0006-splice.md). Buffers are safe.
+ */
+export function bufferStringWrites<T extends Writable>(stream: T): T {
+  const write = stream.write.bind(stream) as (c: unknown, e?: unknown, cb?: unknown) => boolean;
+  const end = stream.end.bind(stream) as (c?: unknown, e?: unknown, cb?: unknown) => T;
+  const toBuffer = (c: unknown, e: unknown): unknown =>
+    typeof c === 'string' ? Buffer.from(c, typeof e === 'string' ? (e as BufferEncoding) : 'utf8') : c;
+  Object.assign(stream, {
+    write: (c: unknown, e?: unknown, cb?: unknown) => write(toBuffer(c, e), typeof e === 'function' ? e : cb),
+    end: (c?: unknown, e?: unknown, cb?: unknown) =>
+      typeof c === 'function' || c === undefined || c === null
+        ? end(c)
+        : end(toBuffer(c, e), typeof e === 'function' ? e : cb),
+  });
+  return stream;
 }

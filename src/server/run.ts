@@ -39,6 +39,8 @@ export interface ServerConfig {
   tunnelGraceMs: number;
   queueTimeoutMs: number;
   maxHeaderSize: number;
+  /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
+  proxySplice?: boolean;
   version: string;
 }
 
@@ -163,6 +165,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     registry,
     log: log.child('proxy'),
     maxHeaderSize: cfg.maxHeaderSize,
+    splice: cfg.proxySplice ?? true,
     metrics,
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
   });

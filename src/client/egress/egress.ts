@@ -4,12 +4,15 @@
  *
  *   tunnel stream {:method GET, :authority app:3000, :path /x} ──> http.request(app:3000 GET /x) ──> response
  *   tunnel stream {:method CONNECT, :authority app:443}        ──> net.connect(app:443) ──> byte pipe
+ *   tunnel stream {:method CONNECT, x-sluice-proxy: http/1.1}  ──> a browser's whole keep-alive connection:
+ *       sc parses it as an HTTP forward proxy and fetches each request (see docs/decisions/0006-splice.md)
  *
- * Failures answer the stream with the status and X-Sluice-Error code from protocol/errors.ts.
+ * Failures answer with the status and X-Sluice-Error code from protocol/errors.ts.
  */
-import http, { type IncomingMessage } from 'node:http';
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Duplex, Readable } from 'node:stream';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
 import {
@@ -20,7 +23,13 @@ import {
   type ProxyErrorCode,
 } from '../../protocol/errors.js';
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
-import { endToEndHeaders } from '../../protocol/tunnel-protocol.js';
+import {
+  bufferStringWrites,
+  endToEndHeaders,
+  SPLICE_HEADER,
+  SPLICE_MAX_HEADER,
+  withVia,
+} from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import { checkHost, connect, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
 
@@ -37,6 +46,8 @@ export interface EgressDeps {
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
+/** How long a spliced browser connection may sit idle between requests (it holds a tunnel stream meanwhile). */
+const SPLICE_IDLE_MS = 20_000;
 
 function splitAuthority(authority: string, defaultPort: number): { host: string; port: number } | null {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/@]+)(?::(\d{1,5}))?$/.exec(authority);
@@ -45,8 +56,28 @@ function splitAuthority(authority: string, defaultPort: number): { host: string;
   return port > 0 && port < 65536 ? { host: m[1]!, port } : null;
 }
 
+/** Where one fetched response goes: an HTTP/2 stream (one request) or a spliced connection's response. */
+interface Receiver {
+  /** Sends the origin's status and headers on and pipes its body; false when the receiver is gone. */
+  respond(res: IncomingMessage): boolean;
+  fail(code: ProxyErrorCode, detail: string): void;
+}
+
+interface FetchSpec {
+  method: string;
+  authority: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  body: Readable;
+}
+
 export class Egress {
   private readonly agent: PolicyAgent;
+  /** Parse spliced browser connections, one per header size limit the server asks for; never listen on a port. */
+  private readonly proxies = new Map<number, http.Server>();
+  /** The Proxy-Authorization each spliced connection's first request carried (the server checked that one). */
+  private readonly bound = new WeakMap<Duplex, string | undefined>();
+  private draining = false;
 
   constructor(
     private readonly cfg: EgressConfig,
@@ -55,17 +86,59 @@ export class Egress {
     this.agent = new PolicyAgent(cfg, cfg.idleConnTimeoutMs);
   }
 
+  /** The parser for spliced connections with this header size limit (the proxy entry's, sent with the stream). */
+  private proxyFor(maxHeaderSize: number): http.Server {
+    let server = this.proxies.get(maxHeaderSize);
+    if (server) return server;
+    server = http.createServer({
+      maxHeaderSize,
+      keepAliveTimeout: SPLICE_IDLE_MS,
+      requestTimeout: 0,
+      headersTimeout: 30_000,
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.spliced(req, res));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.refuseOnSplice(req, socket));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.refuseOnSplice(req, socket));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      const code: ProxyErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'bad_request';
+      this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
+      socket.end(rawError(code, err.code));
+    });
+    // Node tracks connections (idle timeouts, closeIdleConnections) from 'listening' on; this server gets its
+    // connections handed over instead of accepting them.
+    server.emit('listening');
+    this.proxies.set(maxHeaderSize, server);
+    return server;
+  }
+
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => undefined);
-    if (headers[':method'] === 'CONNECT') this.connect(stream, headers);
+    if (headers[':method'] === 'CONNECT' && headers[SPLICE_HEADER]) this.splice(stream, headers);
+    else if (headers[':method'] === 'CONNECT') this.connect(stream, headers);
     else this.request(stream, headers);
   }
 
+  /** SIGTERM: idle spliced connections close now, busy ones after their current response. */
+  drain(): void {
+    this.draining = true;
+    for (const p of this.proxies.values()) p.closeIdleConnections();
+  }
+
   close(): void {
+    for (const p of this.proxies.values()) {
+      p.closeAllConnections();
+      p.close();
+    }
     this.agent.destroy();
   }
 
-  private fail(stream: ServerHttp2Stream, code: ProxyErrorCode, method: string, detail?: string): void {
+  private errorCode(err: unknown): ProxyErrorCode {
+    if (err instanceof PolicyError) return this.cfg.proxyLocalhost === 'deny' ? 'localhost_denied' : 'denied';
+    return codeForSocketError(err);
+  }
+
+  private failStream(stream: ServerHttp2Stream, code: ProxyErrorCode, method: string, detail?: string): void {
     this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
     if (stream.headersSent) {
       stream.close(NGHTTP2_CONNECT_ERROR);
@@ -79,18 +152,14 @@ export class Egress {
       'content-length': Buffer.byteLength(body),
       [ERROR_HEADER]: code,
     });
-    stream.end(method === 'HEAD' ? undefined : body);
-  }
-
-  private errorCode(err: unknown): ProxyErrorCode {
-    if (err instanceof PolicyError) return this.cfg.proxyLocalhost === 'deny' ? 'localhost_denied' : 'denied';
-    return codeForSocketError(err);
+    stream.end(method === 'HEAD' ? undefined : Buffer.from(body));
   }
 
   private connect(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const authority = String(headers[':authority'] ?? '');
     const target = splitAuthority(authority, 0);
-    if (!target) return this.fail(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
+    if (!target)
+      return this.failStream(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
     const { metrics } = this.deps;
     metrics.httpRequestsInFlight.inc({ method: 'CONNECT' });
     const started = Date.now();
@@ -108,7 +177,7 @@ export class Egress {
           durationMs: Date.now() - started,
           error: code,
         });
-        this.fail(stream, code, 'CONNECT', authority);
+        this.failStream(stream, code, 'CONNECT', authority);
       },
     );
   }
@@ -142,17 +211,129 @@ export class Egress {
     });
   }
 
+  /** One request per stream (requests the server did not splice: shared tunnels, upgrades, --proxy-splice off). */
   private request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const method = String(headers[':method'] ?? 'GET');
     const authority = String(headers[':authority'] ?? '');
     const path = String(headers[':path'] ?? '/');
+    const cancel = this.fetch(
+      { method, authority, path, headers: endToEndHeaders(headers), body: stream },
+      {
+        respond: (res) => {
+          if (stream.destroyed) return false;
+          try {
+            stream.respond(
+              { ...endToEndHeaders(res.headers), ':status': res.statusCode ?? 502 },
+              { endStream: false },
+            );
+          } catch {
+            return false;
+          }
+          res.pipe(stream);
+          res.on('error', () => stream.close(NGHTTP2_CONNECT_ERROR));
+          return true;
+        },
+        fail: (code, detail) => this.failStream(stream, code, method, detail),
+      },
+    );
+    stream.on('close', () => {
+      cancel();
+      if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
+        this.deps.log.debug('stream reset', { code: stream.rstCode });
+    });
+  }
+
+  /** A browser's keep-alive connection, authorised by the server for its first request: parse and fetch each. */
+  private splice(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    if (stream.destroyed || stream.closed) return;
+    const limit = Number(headers[SPLICE_MAX_HEADER]);
+    const proxy = this.proxyFor(
+      Number.isInteger(limit) && limit >= 1024 && limit <= 1 << 20 ? limit : 16 * 1024,
+    );
+    stream.respond({ ':status': 200 });
+    proxy.emit('connection', bufferStringWrites(stream));
+  }
+
+  private spliced(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket as Duplex;
+    // Every request on the connection must carry the credentials the server checked for the first one; a
+    // different value closes the connection so that the client retries on a fresh one, checked afresh.
+    const auth = req.headers['proxy-authorization'];
+    if (!this.bound.has(socket)) this.bound.set(socket, auth);
+    else if (this.bound.get(socket) !== auth) {
+      this.deps.log.debug('spliced connection: credentials changed, closing it');
+      socket.destroy();
+      return;
+    }
+    const method = req.method ?? 'GET';
+    let url: URL | null;
+    try {
+      url = /^http:\/\//i.test(req.url ?? '') ? new URL(req.url!) : null;
+    } catch {
+      url = null;
+    }
+    const fail = (code: ProxyErrorCode, detail: string): void => {
+      this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
+      if (res.headersSent) return void res.destroy();
+      const body = errorBody(code, detail);
+      res.writeHead(proxyErrors[code].status, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        [ERROR_HEADER]: code,
+        ...(this.draining ? { connection: 'close' } : {}),
+      });
+      res.end(method === 'HEAD' ? undefined : body);
+    };
+    if (!url) return fail('bad_request', 'expected an absolute http:// URL');
+    const headers = endToEndHeaders(req.headers, ['expect']);
+    headers['via'] = withVia(req.headers.via, req.httpVersion);
+    const cancel = this.fetch(
+      { method, authority: url.host, path: url.pathname + url.search, headers, body: req },
+      {
+        respond: (up) => {
+          if (res.destroyed) return false;
+          const out = endToEndHeaders(up.headers);
+          out['via'] = withVia(up.headers.via, up.httpVersion);
+          if (this.draining) out['connection'] = 'close';
+          try {
+            res.writeHead(up.statusCode ?? 502, out);
+          } catch {
+            return false;
+          }
+          coalescingPipe(up, res);
+          up.on('error', () => res.destroy());
+          return true;
+        },
+        fail,
+      },
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) cancel();
+    });
+  }
+
+  /** CONNECT and upgrades open their own connection at the proxy entry; on a spliced one they are refused. */
+  private refuseOnSplice(req: IncomingMessage, socket: Duplex): void {
+    this.deps.metrics.proxyErrorsTotal.inc({ reason: 'bad_request' });
+    socket.end(rawError('bad_request', `${req.method ?? ''} on a reused proxy connection; open a new one`));
+  }
+
+  /**
+   * One request to the target, with metrics, --log-http and the response-header timeout. Returns a function
+   * that cancels it when the requester went away.
+   */
+  private fetch(spec: FetchSpec, to: Receiver): () => void {
+    const { method, authority, path } = spec;
     const target = splitAuthority(authority, 80);
-    if (!target || !path.startsWith('/'))
-      return this.fail(stream, 'bad_request', method, `bad target "${authority}${path}"`);
+    if (!target || !path.startsWith('/')) {
+      to.fail('bad_request', `bad target "${authority}${path}"`);
+      return () => undefined;
+    }
     try {
       checkHost(this.cfg, target.host);
     } catch (err) {
-      return this.fail(stream, this.errorCode(err), method, target.host);
+      to.fail(this.errorCode(err), target.host);
+      return () => undefined;
     }
     const { metrics } = this.deps;
     const started = Date.now();
@@ -161,6 +342,7 @@ export class Egress {
     let status = 0;
     let finished = false;
     let resHeaders: Record<string, unknown> | undefined;
+    const outHeaders: Record<string, string | string[]> = { ...spec.headers, host: authority };
     const done = (error?: string): void => {
       if (finished) return;
       finished = true;
@@ -177,7 +359,6 @@ export class Egress {
         error,
       });
     };
-    const outHeaders: Record<string, string | string[]> = { ...endToEndHeaders(headers), host: authority };
     const req = http.request({
       host: target.host.replace(/^\[|\]$/g, ''),
       port: target.port,
@@ -197,38 +378,38 @@ export class Egress {
       clearTimeout(headerTimer);
       resHeaders = res.headers;
       status = res.statusCode ?? 502;
-      if (stream.destroyed) return res.destroy();
-      const h: Record<string, string | string[] | number> = {
-        ...endToEndHeaders(res.headers),
-        ':status': status,
-      };
-      try {
-        stream.respond(h, { endStream: false });
-      } catch {
+      if (!to.respond(res)) {
         status = 502;
         res.destroy();
-        return this.fail(stream, 'upstream_reset', method, 'invalid response header from target');
+        to.fail('upstream_reset', 'invalid response header from target');
+        return done('upstream_reset');
       }
-      res.pipe(stream);
-      res.on('error', () => stream.close(NGHTTP2_CONNECT_ERROR));
       res.on('end', () => done());
     });
     req.on('error', (err) => {
       clearTimeout(headerTimer);
       const code = this.errorCode(err);
       if (status === 0) status = proxyErrors[code].status;
-      this.fail(stream, code, method, `${target.host}:${target.port}`);
+      to.fail(code, `${target.host}:${target.port}`);
       done(code);
     });
-    stream.on('close', () => {
+    coalescingPipe(spec.body, req);
+    return () => {
       clearTimeout(headerTimer);
       if (!finished) {
         req.destroy();
         done('canceled');
       }
-      if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
-        this.deps.log.debug('stream reset', { code: stream.rstCode });
-    });
-    coalescingPipe(stream, req);
+    };
   }
+}
+
+/** An error response written straight to a socket, closing it. */
+function rawError(code: ProxyErrorCode, detail?: string): string {
+  const status = proxyErrors[code].status;
+  const body = errorBody(code, detail);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n${ERROR_HEADER}: ${code}\r\nConnection: close\r\n\r\n${body}`
+  );
 }

@@ -30,6 +30,8 @@ Flags of start (env in brackets):
   --tunnel-grace D               end a tunnel whose client stays disconnected this long (default 60s)
   --queue-timeout D              how long a request waits for a free tunnel stream before 503 (default 10s)
   --max-header-size BYTES        largest request header block the proxy entry accepts, else 431 (default 16384)
+  --proxy-splice true|false      carry a browser's keep-alive connection of plain http:// requests to its own
+                                 tunnel over one stream, parsed by sc (default true; docs/decisions/0006)
   --log-level error|info|debug   (SC_LOG_LEVEL; default info)
   --log-format text|json         (SC_LOG_FORMAT; default text)
 First start creates an admin account from SC_ADMIN_USERNAME / SC_ADMIN_ACCESS_KEY, or generates one and prints
@@ -72,6 +74,7 @@ function parseStart(
         'tunnel-grace': { type: 'string' },
         'queue-timeout': { type: 'string' },
         'max-header-size': { type: 'string' },
+        'proxy-splice': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
       },
@@ -114,6 +117,7 @@ function parseStart(
     tunnelGraceMs: duration(v('tunnel-grace', null, '60s'), '--tunnel-grace'),
     queueTimeoutMs: duration(v('queue-timeout', null, '10s'), '--queue-timeout'),
     maxHeaderSize: maxHeader,
+    proxySplice: oneOf(v('proxy-splice', null, 'true'), ['true', 'false'] as const, '--proxy-splice') === 'true',
     version: VERSION,
   };
   const level = oneOf(

@@ -48,5 +48,5 @@ export async function authorizeProxyUse(
       error: members.some((m) => m.record.shared === 'all') ? 'tunnel_forbidden' : 'tunnel_not_found',
     };
   }
-  return { ownerId: owner.id, tunnelName: name };
+  return { ownerId: owner.id, tunnelName: name, own: owner === actor };
 }

@@ -7,7 +7,12 @@ import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { ERROR_HEADER, isProxyErrorCode } from '../../protocol/errors.js';
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
-import { endToEndHeaders, withVia } from '../../protocol/tunnel-protocol.js';
+import {
+  endToEndHeaders,
+  SPLICE_HEADER,
+  SPLICE_MAX_HEADER,
+  withVia,
+} from '../../protocol/tunnel-protocol.js';
 import type { TunnelConnection } from '../registry/tunnel-connection.js';
 import { sendError, answeredErrors, writeSocketError } from './error-response.js';
 
@@ -198,8 +203,50 @@ export function forwardUpgrade(
     socket,
     { 'x-sluice-upgrade': String(req.headers.upgrade ?? '') },
     (stream) => {
-      stream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      stream.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
       if (head.length) stream.write(head);
     },
+  );
+}
+
+/**
+ * A browser connection whose first request was authorised: one stream carries it whole, starting with the bytes
+ * read so far, and sc parses the requests (splice.ts). `first` is told the status and X-Sluice-Error code of the
+ * first response, for the metrics. If the stream fails before any response byte came back, the browser gets 502
+ * tunnel_stream_failed; later on, only a reset can tell it (as with any proxy connection that dies).
+ */
+export function forwardSplice(
+  conn: TunnelConnection,
+  authority: string,
+  socket: Duplex,
+  bytes: Buffer,
+  maxHeaderSize: number,
+  first: (status: number, code: string | undefined) => void,
+  retry?: () => void,
+): void {
+  const onOpen = (stream: ClientHttp2Stream): void => {
+    let replied = false;
+    stream.once('data', (chunk: Buffer) => {
+      replied = true;
+      const head = chunk.toString('latin1', 0, Math.min(chunk.length, 4096));
+      const code = /\r\nx-sluice-error: *([a-z_]+)/i.exec(head)?.[1];
+      first(Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0), code);
+    });
+    const failEarly = (): void => {
+      if (!replied) writeSocketError(socket, 'tunnel_stream_failed', 'tunnel connection closed');
+    };
+    // A stream whose session died ends ('end') before it closes: answer before the pipe half-closes the socket.
+    stream.once('end', failEarly);
+    stream.once('error', failEarly);
+    stream.once('close', failEarly);
+    stream.write(bytes);
+  };
+  openPipe(
+    conn,
+    authority,
+    socket,
+    { [SPLICE_HEADER]: 'http/1.1', [SPLICE_MAX_HEADER]: String(maxHeaderSize) },
+    onOpen,
+    retry,
   );
 }

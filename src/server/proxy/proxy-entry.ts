@@ -18,12 +18,15 @@ import type { TunnelConnection } from '../registry/tunnel-connection.js';
 import { PROXY_AUTHENTICATE, sendError, answeredErrors, writeSocketError } from './error-response.js';
 import type { ServerMetrics } from '../metrics.js';
 import { isProxyErrorCode, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
-import { forwardConnect, forwardHttp, forwardUpgrade } from './forward.js';
+import { forwardConnect, forwardHttp, forwardSplice, forwardUpgrade } from './forward.js';
+import { sniff, type FirstRequest } from './splice.js';
 import { parseProxyAuthorization, type ProxyCredentials } from './proxy-credentials.js';
 
 export interface RouteTarget {
   ownerId: string;
   tunnelName: string;
+  /** The requester owns the tunnel (only then may its connection be spliced: its credentials travel to sc). */
+  own: boolean;
 }
 
 export interface ProxyEntryDeps {
@@ -36,11 +39,21 @@ export interface ProxyEntryDeps {
   ): Promise<RouteTarget | { error: ProxyErrorCode; retryAfter?: number }>;
   maxHeaderSize?: number;
   metrics?: ServerMetrics;
+  /** Carry a keep-alive connection of plain requests over one tunnel stream (default true; see splice.ts). */
+  splice?: boolean;
 }
 
-type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
+export type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
 
-async function route(deps: ProxyEntryDeps, req: IncomingMessage): Promise<TunnelConnection | Denied> {
+/** What routing needs of a request: its Proxy-Authorization and where it came from. */
+export interface RouteRequest {
+  headers: { 'proxy-authorization'?: string | undefined };
+  socket: { remoteAddress?: string | undefined };
+}
+
+export type Routed = { conn: TunnelConnection; own: boolean };
+
+export async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Routed | Denied> {
   let creds: ProxyCredentials | null;
   try {
     creds = parseProxyAuthorization(req.headers['proxy-authorization']);
@@ -66,7 +79,7 @@ async function route(deps: ProxyEntryDeps, req: IncomingMessage): Promise<Tunnel
     };
   }
   try {
-    return await deps.registry.acquire(target.ownerId, target.tunnelName);
+    return { conn: await deps.registry.acquire(target.ownerId, target.tunnelName), own: target.own };
   } catch (err) {
     if (err instanceof RouteError) return { error: err.code, detail: creds.tunnelName };
     throw err;
@@ -77,17 +90,18 @@ async function route(deps: ProxyEntryDeps, req: IncomingMessage): Promise<Tunnel
  * Routes a request and hands it to `forward`, or answers `deny`. `forward` gets a retry callback that routes
  * again (twice at most) for streams the client refused while draining.
  */
-function dispatch(
+export function dispatch(
   deps: ProxyEntryDeps,
-  req: IncomingMessage,
+  req: RouteRequest,
   deny: (d: Denied) => void,
-  forward: (conn: TunnelConnection, retry?: () => void) => void,
+  forward: (conn: TunnelConnection, retry?: () => void, own?: boolean) => void,
   retriesLeft = 2,
 ): void {
   route(deps, req).then(
-    (conn) => {
-      if ('error' in conn) return deny(conn);
-      forward(conn, retriesLeft > 0 ? () => dispatch(deps, req, deny, forward, retriesLeft - 1) : undefined);
+    (r) => {
+      if ('error' in r) return deny(r);
+      const retry = retriesLeft > 0 ? () => dispatch(deps, req, deny, forward, retriesLeft - 1) : undefined;
+      forward(r.conn, retry, r.own);
     },
     (err: unknown) => {
       deps.log.error('proxy routing failed', { error: err });
@@ -107,14 +121,14 @@ function absoluteTarget(url: string | undefined): URL | null {
 }
 
 /** Counts a finished exchange: its status, and its X-Sluice-Error code when it failed. */
-function counter(deps: ProxyEntryDeps): (method: string, status: number, error: unknown) => void {
+export function counter(deps: ProxyEntryDeps): (method: string, status: number, error: unknown) => void {
   return (method, status, error) => {
     deps.metrics?.proxyRequestsTotal.inc({ code: String(status), method });
     if (typeof error === 'string') deps.metrics?.proxyErrorsTotal.inc({ reason: error });
   };
 }
 
-function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: string): void {
+export function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: string): void {
   socket.once('close', () => {
     const code = answeredErrors.get(socket);
     count(method, isProxyErrorCode(code) ? proxyErrors[code].status : 200, code);
@@ -123,8 +137,9 @@ function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: 
 
 export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   const count = counter(deps);
+  const maxHeaderSize = deps.maxHeaderSize ?? 16 * 1024;
   const server = http.createServer({
-    maxHeaderSize: deps.maxHeaderSize ?? 16 * 1024,
+    maxHeaderSize,
     keepAliveTimeout: 60_000,
     requestTimeout: 0,
     headersTimeout: 30_000,
@@ -184,5 +199,60 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
     writeSocketError(socket, 'bad_request', err.code);
   });
+
+  if (deps.splice !== false) {
+    // Node's own connection handler parses everything we do not splice.
+    const parse = server.listeners('connection')[0] as (socket: Socket) => void;
+    server.removeListener('connection', parse);
+    const fallback = (socket: Socket): void => parse.call(server, socket);
+    server.on('connection', (socket: Socket) =>
+      sniff(socket, maxHeaderSize, fallback, (s, first, bytes) =>
+        splice(deps, count, s, first, bytes, maxHeaderSize, fallback),
+      ),
+    );
+  }
   return server;
+}
+
+function splice(
+  deps: ProxyEntryDeps,
+  count: ReturnType<typeof counter>,
+  socket: Socket,
+  first: FirstRequest,
+  bytes: Buffer,
+  maxHeaderSize: number,
+  fallback: (socket: Socket) => void,
+): void {
+  const authority = `${first.url.hostname}:${first.url.port || '80'}`;
+  // A spliced connection counts once, with its first exchange; sc counts every request (sauce_connect_*).
+  let counted = false;
+  const countOnce = (status: number, code: string | undefined): void => {
+    if (counted) return;
+    counted = true;
+    count(first.method, status, code);
+  };
+  socket.once('close', () => {
+    const code = answeredErrors.get(socket);
+    if (isProxyErrorCode(code)) countOnce(proxyErrors[code].status, code);
+  });
+  dispatch(
+    deps,
+    { headers: { 'proxy-authorization': first.auth }, socket },
+    (d) => {
+      writeSocketError(socket, d.error, d.detail, d.headers);
+      countOnce(proxyErrors[d.error].status, d.error);
+    },
+    (conn, retry, own) => {
+      if (!own) {
+        // Someone else's shared tunnel: its owner's sc must not see this requester's credentials, so each
+        // request goes on its own stream, with Proxy-Authorization removed, as before.
+        counted = true;
+        socket.unshift(bytes);
+        fallback(socket);
+        socket.resume();
+        return;
+      }
+      forwardSplice(conn, authority, socket, bytes, maxHeaderSize, countOnce, retry);
+    },
+  );
 }

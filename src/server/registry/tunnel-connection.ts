@@ -127,7 +127,7 @@ export class TunnelConnection {
       };
       stream.on('error', settle);
       stream.on('close', settle);
-      stream.end(JSON.stringify(body));
+      stream.end(Buffer.from(JSON.stringify(body)));
     });
   }
 

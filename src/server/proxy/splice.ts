@@ -1,0 +1,98 @@
+/**
+ * Splicing: the fast path for plain http:// requests.
+ *
+ * The proxy entry reads only the head of the first request on a browser connection. When it is an absolute-form
+ * http:// request with credentials for a tunnel the requester owns, the whole connection (that request and every
+ * later one on it) is carried over one tunnel stream, and sc parses it as an HTTP forward proxy. Per request the
+ * server then does no HTTP work and no stream set-up: bytes move as they do for CONNECT. Everything else (CONNECT,
+ * upgrades, shared tunnels, anything unusual in the head, errors) goes to Node's HTTP server, as if the bytes had
+ * never been read. Why and what it costs: docs/decisions/0006-splice.md.
+ */
+import type { Socket } from 'node:net';
+
+/** How long a new connection may take to send a complete first request head before Node's server takes over. */
+const SNIFF_TIMEOUT_MS = 10_000;
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+export interface FirstRequest {
+  method: string;
+  url: URL;
+  /** The Proxy-Authorization value, exactly once in the head. */
+  auth: string;
+}
+
+/**
+ * The first request's method, URL and credentials when the head is one we can splice; null for anything else
+ * (including every malformed head: Node's parser then answers it as before).
+ */
+export function parseFirstHead(head: string): FirstRequest | null {
+  const lines = head.split('\r\n');
+  const m = /^([A-Z]{1,20}) (http:\/\/[\x21-\x7e]+) HTTP\/1\.1$/.exec(lines[0]!);
+  if (!m || m[1] === 'CONNECT') return null;
+  let auth: string | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return null;
+    const name = line.slice(0, colon);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return null;
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') return null;
+    if (lower === 'proxy-authorization') {
+      if (auth !== undefined) return null;
+      auth = line.slice(colon + 1).trim();
+    }
+  }
+  if (!auth) return null;
+  let url: URL;
+  try {
+    url = new URL(m[2]!);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' || !url.hostname || url.username || url.password) return null;
+  return { method: m[1]!, url, auth };
+}
+
+/**
+ * Reads a new connection until its first request head is complete, then calls `splice` with it and the bytes
+ * read so far (the socket is paused), or hands the socket to `fallback` with those bytes put back.
+ */
+export function sniff(
+  socket: Socket,
+  maxHeaderSize: number,
+  fallback: (socket: Socket) => void,
+  splice: (socket: Socket, first: FirstRequest, bytes: Buffer) => void,
+): void {
+  let buf: Buffer = Buffer.alloc(0);
+  // Errors are the socket's own business from here on (Node's server adds its handler on fallback).
+  const noop = (): void => undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.pause();
+  };
+  const giveUp = (): void => {
+    stop();
+    if (socket.destroyed) return;
+    if (buf.length) socket.unshift(buf);
+    fallback(socket);
+    socket.resume();
+  };
+  const onData = (chunk: Buffer): void => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    const end = buf.indexOf(CRLF2);
+    if (end < 0 || end > maxHeaderSize) {
+      if (end > maxHeaderSize || buf.length > maxHeaderSize) giveUp();
+      return;
+    }
+    const first = parseFirstHead(buf.toString('latin1', 0, end));
+    if (!first) return giveUp();
+    stop();
+    splice(socket, first, buf);
+  };
+  const timer = setTimeout(giveUp, SNIFF_TIMEOUT_MS);
+  socket.once('close', () => clearTimeout(timer));
+  socket.on('error', noop);
+  socket.on('data', onData);
+}
