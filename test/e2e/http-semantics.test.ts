@@ -28,7 +28,9 @@ let auth: ProxyAuth;
 
 before(async () => {
   app = await startHttpApp();
-  server = await startServer();
+  // http-semantics-per-request.test.ts runs this file again with splicing off (docs/decisions/0006-splice.md).
+  const splice = process.env['SLUICE_TEST_PROXY_SPLICE'] ?? 'true';
+  server = await startServer({ args: ['--proxy-splice', splice] });
   await startClient(server, { tunnelName: 'sem' });
   auth = { ...server.admin, tunnel: 'sem' };
 });

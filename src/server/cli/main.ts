@@ -117,7 +117,8 @@ function parseStart(
     tunnelGraceMs: duration(v('tunnel-grace', null, '60s'), '--tunnel-grace'),
     queueTimeoutMs: duration(v('queue-timeout', null, '10s'), '--queue-timeout'),
     maxHeaderSize: maxHeader,
-    proxySplice: oneOf(v('proxy-splice', null, 'true'), ['true', 'false'] as const, '--proxy-splice') === 'true',
+    proxySplice:
+      oneOf(v('proxy-splice', null, 'true'), ['true', 'false'] as const, '--proxy-splice') === 'true',
     version: VERSION,
   };
   const level = oneOf(

@@ -1,0 +1,148 @@
+/**
+ * Splicing (docs/decisions/0006-splice.md): a browser's keep-alive connection of plain http:// requests to its
+ * own tunnel rides one tunnel stream and sc parses it. The server counts the connection once; sc counts every
+ * request. Changed credentials end the connection; other accounts' use of a shared tunnel is never spliced (their
+ * credentials must not reach the owner's sc); `--proxy-splice false` turns it off.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+import {
+  ADMIN,
+  startClient,
+  startOrigin,
+  startServer,
+  type ClientProc,
+  type ServerProc,
+} from '../control-plane/harness.js';
+
+interface Creds {
+  user: string;
+  key: string;
+  tunnel: string;
+  owner?: string;
+}
+
+function authHeader(c: Creds): string {
+  const user = `${c.user};tunnel=${c.tunnel}${c.owner ? `;owner=${c.owner}` : ''}`;
+  return 'Basic ' + Buffer.from(`${user}:${c.key}`).toString('base64');
+}
+
+/** One GET on `agent` (a keep-alive agent with one socket); rejects when the connection drops unanswered. */
+function get(
+  server: ServerProc,
+  agent: http.Agent,
+  c: Creds,
+  url: string,
+): Promise<{ status: number; body: string; reused: boolean }> {
+  const i = server.info.proxy_address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: server.info.proxy_address.slice(0, i),
+        port: Number(server.info.proxy_address.slice(i + 1)),
+        path: url,
+        agent,
+        headers: { 'proxy-authorization': authHeader(c) },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function counted(text: string, metric: string, labels: string): number {
+  const m = new RegExp(`^${metric}\\{${labels}\\} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function serverGets(server: ServerProc): Promise<number> {
+  const r = await server.rest('GET', '/../../metrics', null);
+  return counted(r.text, 'sluice_server_proxy_requests_total', 'code="200",method="GET"');
+}
+
+async function clientGets(sc: ClientProc): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`http://${sc.apiAddress}/metrics`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+  return counted(text, 'sauce_connect_http_requests_total', 'code="200",method="GET"');
+}
+
+test('a keep-alive connection to your own tunnel rides one stream: sc counts each request, the server one', async (t) => {
+  const origin = await startOrigin(t, 'spliced');
+  const server = await startServer(t);
+  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'own' });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'own' };
+  const replies = [];
+  for (let i = 0; i < 3; i++) replies.push(await get(server, agent, creds, `${origin.url}n/${i}`));
+  assert.deepEqual(
+    replies.map((r) => [r.status, r.body, r.reused]),
+    [
+      [200, 'spliced', false],
+      [200, 'spliced', true],
+      [200, 'spliced', true],
+    ],
+  );
+  assert.equal(origin.hits, 3);
+  assert.equal(await clientGets(sc), 3, 'sc counts every request');
+  assert.equal(await serverGets(server), 1, 'the server counts the spliced connection once');
+
+  // The same connection with other credentials (here a wrong key): closed unanswered, so the client retries on
+  // a fresh connection, where the server checks them and answers 407.
+  await assert.rejects(
+    get(server, agent, { ...creds, key: 'wrong-key-0000000000' }, origin.url),
+    /hang up|ECONNRESET/,
+  );
+  assert.equal(origin.hits, 3, 'nothing reached the app with the changed credentials');
+  const fresh = await get(server, agent, { ...creds, key: 'wrong-key-0000000000' }, origin.url);
+  assert.equal(fresh.reused, false);
+  assert.equal(fresh.status, 407);
+});
+
+test("another account's use of a shared tunnel goes request by request, never spliced", async (t) => {
+  const origin = await startOrigin(t, 'shared');
+  const server = await startServer(t);
+  assert.equal((await server.rest('POST', '/admin/teams', ADMIN, { name: 'A' })).status, 201);
+  const made = await server.rest('POST', '/admin/users', ADMIN, {
+    username: 'ta',
+    role: 'team_admin',
+    teams: ['A'],
+  });
+  assert.equal(made.status, 201, made.text);
+  const ta = { user: 'ta', key: (made.json as { access_key: string }).access_key };
+  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'team', shared: true });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const creds = { ...ta, tunnel: 'team', owner: ADMIN.user };
+  const a = await get(server, agent, creds, origin.url);
+  const b = await get(server, agent, creds, origin.url);
+  assert.deepEqual([a.status, b.status, b.reused], [200, 200, true]);
+  assert.equal(await serverGets(server), 2, 'the server saw (and stripped the credentials of) each request');
+  assert.equal(await clientGets(sc), 2);
+});
+
+test('--proxy-splice false: every request on its own stream', async (t) => {
+  const origin = await startOrigin(t, 'per-request');
+  const server = await startServer(t, { args: ['--proxy-splice', 'false'] });
+  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'off' });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'off' };
+  for (let i = 0; i < 3; i++) assert.equal((await get(server, agent, creds, origin.url)).status, 200);
+  assert.equal(await serverGets(server), 3);
+});
