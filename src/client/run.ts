@@ -128,6 +128,8 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     control.info('shutting down', { reason });
     if (supervisor) {
       supervisor.drain();
+      // Spliced browser connections: each closes after its next response, or after a short grace when idle.
+      egress?.drain();
       const deadline = Date.now() + opts.shutdownTimeout;
       while (supervisor.inFlight() > 0 && Date.now() < deadline) await sleep(50);
       if (supervisor.inFlight() > 0)

@@ -146,3 +146,21 @@ test('--proxy-splice false: every request on its own stream', async (t) => {
   for (let i = 0; i < 3; i++) assert.equal((await get(server, agent, creds, origin.url)).status, 200);
   assert.equal(await serverGets(server), 3);
 });
+
+test('SIGTERM on sc closes its idle spliced connections after a short grace and exits 0', async (t) => {
+  const origin = await startOrigin(t, 'idle');
+  const server = await startServer(t);
+  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'idle' });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'idle' };
+  assert.equal((await get(server, agent, creds, origin.url)).status, 200);
+  const socket = Object.values(agent.freeSockets).flat()[0];
+  assert.ok(socket, 'the connection is kept alive and idle');
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  // stop() falls back to SIGKILL after 10 s, well before sc's 20 s idle timeout would close the connection.
+  const code = await sc.stop('SIGTERM');
+  assert.equal(code, 0, sc.output);
+  await closed;
+  assert.match(sc.output, /tunnel deleted/);
+});

@@ -48,6 +48,8 @@ export interface EgressDeps {
 const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
 /** How long a spliced browser connection may sit idle between requests (it holds a tunnel stream meanwhile). */
 const SPLICE_IDLE_MS = 20_000;
+/** After SIGTERM, how long an idle spliced connection may still bring one last request. */
+const DRAIN_IDLE_GRACE_MS = 1000;
 
 function splitAuthority(authority: string, defaultPort: number): { host: string; port: number } | null {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/@]+)(?::(\d{1,5}))?$/.exec(authority);
@@ -119,10 +121,16 @@ export class Egress {
     else this.request(stream, headers);
   }
 
-  /** SIGTERM: idle spliced connections close now, busy ones after their current response. */
+  /**
+   * SIGTERM: every response on a spliced connection now says `Connection: close`, so a client under load moves
+   * to a fresh connection (which the server routes elsewhere) after its next answer; those still idle after
+   * DRAIN_IDLE_GRACE_MS are closed. Closing idle ones at once raced with requests already on their way.
+   */
   drain(): void {
     this.draining = true;
-    for (const p of this.proxies.values()) p.closeIdleConnections();
+    setTimeout(() => {
+      for (const p of this.proxies.values()) p.closeIdleConnections();
+    }, DRAIN_IDLE_GRACE_MS).unref();
   }
 
   close(): void {
