@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { test } from 'node:test';
 import {
   ADMIN,
@@ -163,4 +164,45 @@ test('SIGTERM on sc closes its idle spliced connections after a short grace and 
   assert.equal(code, 0, sc.output);
   await closed;
   assert.match(sc.output, /tunnel deleted/);
+});
+
+/** Writes `first`, waits for its whole answer, then writes `second` and collects what comes back until close. */
+async function twoOnOneConnection(server: ServerProc, first: string, second: string): Promise<string> {
+  const i = server.info.proxy_address.lastIndexOf(':');
+  const socket = net.connect(
+    Number(server.info.proxy_address.slice(i + 1)),
+    server.info.proxy_address.slice(0, i),
+  );
+  let out = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (out += d));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(first);
+  const deadline = Date.now() + 10_000;
+  while (!/\r\n\r\nspliced$/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.match(out, /^HTTP\/1\.1 200 /, 'the first request is answered');
+  socket.write(second);
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+  socket.destroy();
+  return out;
+}
+
+test('bad later requests on a spliced connection get 400 or 431 from sc with the error header', async (t) => {
+  const origin = await startOrigin(t, 'spliced');
+  const server = await startServer(t);
+  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'bad' });
+  const auth = authHeader({ user: ADMIN.user, key: ADMIN.key, tunnel: 'bad' });
+  const ok = `GET ${origin.url} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${auth}\r\n\r\n`;
+
+  const malformed = await twoOnOneConnection(
+    server,
+    ok,
+    `GET ${origin.url} HTTP/1.1\r\nno colon here\r\n\r\n`,
+  );
+  assert.match(malformed, /spliced(HTTP\/1\.1 400 [^]*x-sluice-error: bad_request)/i);
+
+  const big = `GET ${origin.url} HTTP/1.1\r\nProxy-Authorization: ${auth}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
+  const tooLarge = await twoOnOneConnection(server, ok, big);
+  assert.match(tooLarge, /spliced(HTTP\/1\.1 431 [^]*x-sluice-error: header_too_large)/i);
+  assert.equal(origin.hits, 2, 'only the two good requests reached the app');
 });
