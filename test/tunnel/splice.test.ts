@@ -8,14 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
-import {
-  ADMIN,
-  startClient,
-  startOrigin,
-  startServer,
-  type ClientProc,
-  type ServerProc,
-} from '../control-plane/harness.js';
+import { ADMIN, startClient, startOrigin, startServer, type ServerProc } from '../control-plane/harness.js';
 
 interface Creds {
   user: string;
@@ -68,20 +61,6 @@ async function serverGets(server: ServerProc): Promise<number> {
   return counted(r.text, 'sluice_server_proxy_requests_total', 'code="200",method="GET"');
 }
 
-async function clientGets(sc: ClientProc): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http
-      .get(`http://${sc.apiAddress}/metrics`, { agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-  return counted(text, 'sauce_connect_http_requests_total', 'code="200",method="GET"');
-}
-
 test('a keep-alive connection to your own tunnel rides one stream: sc counts each request, the server one', async (t) => {
   const origin = await startOrigin(t, 'spliced');
   const server = await startServer(t);
@@ -100,7 +79,7 @@ test('a keep-alive connection to your own tunnel rides one stream: sc counts eac
     ],
   );
   assert.equal(origin.hits, 3);
-  assert.equal(await clientGets(sc), 3, 'sc counts every request');
+  assert.equal(await sc.served(), 3, 'sc counts every request');
   assert.equal(await serverGets(server), 1, 'the server counts the spliced connection once');
 
   // The same connection with other credentials (here a wrong key): closed unanswered, so the client retries on
@@ -134,7 +113,7 @@ test("another account's use of a shared tunnel goes request by request, never sp
   const b = await get(server, agent, creds, origin.url);
   assert.deepEqual([a.status, b.status, b.reused], [200, 200, true]);
   assert.equal(await serverGets(server), 2, 'the server saw (and stripped the credentials of) each request');
-  assert.equal(await clientGets(sc), 2);
+  assert.equal(await sc.served(), 2);
 });
 
 test('--proxy-splice false: every request on its own stream', async (t) => {
