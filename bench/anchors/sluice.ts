@@ -18,9 +18,10 @@ const USER = 'bench';
 
 /**
  * Extra node flags for sc and sc-server, e.g. `--cpu-prof --cpu-prof-dir=DIR` when profiling (set by
- * `npm run bench -- --profile`). Kept as a module setting so the workloads need not thread it through.
+ * `npm run bench -- --profile`; SLUICE_BENCH_NODE_FLAGS="..." to A/B V8 settings). Kept as a module setting so
+ * the workloads need not thread it through.
  */
-export const nodeFlags: string[] = [];
+export const nodeFlags: string[] = (process.env.SLUICE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 export interface SluiceServer {
   proc: Proc;
