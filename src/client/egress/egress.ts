@@ -32,6 +32,7 @@ import {
 } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import { checkHost, connect, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
+import { Http1Relay } from './http1-relay.js';
 
 export interface EgressConfig extends DialPolicy {
   idleConnTimeoutMs: number;
@@ -80,6 +81,7 @@ export class Egress {
   /** The Proxy-Authorization each spliced connection's first request carried (the server checked that one). */
   private readonly bound = new WeakMap<Duplex, string | undefined>();
   private draining = false;
+  private readonly relays = new Set<Http1Relay>();
 
   constructor(
     private readonly cfg: EgressConfig,
@@ -130,6 +132,7 @@ export class Egress {
     this.draining = true;
     setTimeout(() => {
       for (const p of this.proxies.values()) p.closeIdleConnections();
+      for (const r of this.relays) r.closeIfIdle();
     }, DRAIN_IDLE_GRACE_MS).unref();
   }
 
@@ -138,6 +141,7 @@ export class Egress {
       p.closeAllConnections();
       p.close();
     }
+    for (const r of this.relays) r.destroy();
     this.agent.destroy();
   }
 
@@ -255,11 +259,26 @@ export class Egress {
   private splice(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     if (stream.destroyed || stream.closed) return;
     const limit = Number(headers[SPLICE_MAX_HEADER]);
-    const proxy = this.proxyFor(
-      Number.isInteger(limit) && limit >= 1024 && limit <= 1 << 20 ? limit : 16 * 1024,
-    );
+    const maxHeaderSize = Number.isInteger(limit) && limit >= 1024 && limit <= 1 << 20 ? limit : 16 * 1024;
     stream.respond({ ':status': 200 });
-    proxy.emit('connection', bufferStringWrites(stream));
+    if (process.env['SLUICE_SPLICE_PARSER'] === 'node') {
+      this.proxyFor(maxHeaderSize).emit('connection', bufferStringWrites(stream));
+      return;
+    }
+    const relay: Http1Relay = new Http1Relay(
+      stream,
+      {
+        policy: this.cfg,
+        metrics: this.deps.metrics,
+        logHttp: this.deps.logHttp,
+        maxHeaderSize,
+        idleMs: SPLICE_IDLE_MS,
+        draining: () => this.draining,
+        errorCode: (err) => this.errorCode(err),
+      },
+      () => this.relays.delete(relay),
+    );
+    this.relays.add(relay);
   }
 
   private spliced(req: IncomingMessage, res: ServerResponse): void {
