@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 /**
  * What `sc` and `sc-server` agree on for a tunnel connection.
  *
@@ -106,24 +105,4 @@ export function endToEndHeaders(
 export function withVia(existing: string | string[] | undefined, protocol = '1.1'): string {
   const prior = Array.isArray(existing) ? existing.join(', ') : existing;
   return prior ? `${prior}, ${protocol} sluice` : `${protocol} sluice`;
-}
-
-/**
- * Makes every string written to an HTTP/2 stream a Buffer first. Node 20 writes a short string to an Http2Stream
- * from a stack buffer that is reused before nghttp2 sends it: the bytes arrive overwritten (seen as a corrupted
- * response head when Node's HTTP server wrote to a stream; see docs/decisions/0006-splice.md). Buffers are safe.
- */
-export function bufferStringWrites<T extends Writable>(stream: T): T {
-  const write = stream.write.bind(stream) as (c: unknown, e?: unknown, cb?: unknown) => boolean;
-  const end = stream.end.bind(stream) as (c?: unknown, e?: unknown, cb?: unknown) => T;
-  const toBuffer = (c: unknown, e: unknown): unknown =>
-    typeof c === 'string' ? Buffer.from(c, typeof e === 'string' ? (e as BufferEncoding) : 'utf8') : c;
-  Object.assign(stream, {
-    write: (c: unknown, e?: unknown, cb?: unknown) => write(toBuffer(c, e), typeof e === 'function' ? e : cb),
-    end: (c?: unknown, e?: unknown, cb?: unknown) =>
-      typeof c === 'function' || c === undefined || c === null
-        ? end(c)
-        : end(toBuffer(c, e), typeof e === 'function' ? e : cb),
-  });
-  return stream;
 }

@@ -146,7 +146,12 @@ test('SIGTERM on sc closes its idle spliced connections after a short grace and 
 });
 
 /** Writes `first`, waits for its whole answer, then writes `second` and collects what comes back until close. */
-async function twoOnOneConnection(server: ServerProc, first: string, second: string): Promise<string> {
+async function twoOnOneConnection(
+  server: ServerProc,
+  first: string,
+  second: string,
+  until: (out: string) => boolean = () => false,
+): Promise<string> {
   const i = server.info.proxy_address.lastIndexOf(':');
   const socket = net.connect(
     Number(server.info.proxy_address.slice(i + 1)),
@@ -161,12 +166,15 @@ async function twoOnOneConnection(server: ServerProc, first: string, second: str
   while (!/\r\n\r\nspliced$/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.match(out, /^HTTP\/1\.1 200 /, 'the first request is answered');
   socket.write(second);
-  await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+  const stop = Date.now() + 10_000;
+  let isClosed = false;
+  void closed.then(() => (isClosed = true));
+  while (!isClosed && !until(out) && Date.now() < stop) await new Promise((r) => setTimeout(r, 20));
   socket.destroy();
   return out;
 }
 
-test('bad later requests on a spliced connection get 400 or 431 from sc with the error header', async (t) => {
+test('bad later requests on a spliced connection get 400 or 431 from sc (smuggling refused); pipelining works', async (t) => {
   const origin = await startOrigin(t, 'spliced');
   const server = await startServer(t);
   await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'bad' });
@@ -183,5 +191,20 @@ test('bad later requests on a spliced connection get 400 or 431 from sc with the
   const big = `GET ${origin.url} HTTP/1.1\r\nProxy-Authorization: ${auth}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
   const tooLarge = await twoOnOneConnection(server, ok, big);
   assert.match(tooLarge, /spliced(HTTP\/1\.1 431 [^]*x-sluice-error: header_too_large)/i);
-  assert.equal(origin.hits, 2, 'only the two good requests reached the app');
+  const smuggle =
+    `POST ${origin.url} HTTP/1.1\r\nProxy-Authorization: ${auth}\r\nContent-Length: 4\r\n` +
+    `Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET ${origin.url}smuggled HTTP/1.1\r\n\r\n`;
+  const refused = await twoOnOneConnection(server, ok, smuggle);
+  assert.match(refused, /spliced(HTTP\/1\.1 400 [^]*x-sluice-error: bad_request)/i);
+  assert.equal(origin.hits, 3, 'only the three good requests reached the app');
+
+  // Two requests in one write (pipelining): both answered, in order, on the same connection.
+  const both = await twoOnOneConnection(
+    server,
+    ok,
+    ok + ok.replace(' HTTP/1.1', 'again HTTP/1.1'),
+    (out) => (out.match(/\r\n\r\nspliced/g) ?? []).length === 3,
+  );
+  assert.equal(both.match(/HTTP\/1\.1 200 /g)?.length, 3, both);
+  assert.equal(origin.hits, 6);
 });

@@ -4,15 +4,15 @@
  *
  *   tunnel stream {:method GET, :authority app:3000, :path /x} ──> http.request(app:3000 GET /x) ──> response
  *   tunnel stream {:method CONNECT, :authority app:443}        ──> net.connect(app:443) ──> byte pipe
- *   tunnel stream {:method CONNECT, x-sluice-proxy: http/1.1}  ──> a browser's whole keep-alive connection:
- *       sc parses it as an HTTP forward proxy and fetches each request (see docs/decisions/0006-splice.md)
+ *   tunnel stream {:method CONNECT, x-sluice-splice: http/1.1} ──> a browser's whole keep-alive connection,
+ *       relayed request by request reading only the heads (http1-relay.ts, docs/decisions/0006-splice.md)
  *
  * Failures answer with the status and X-Sluice-Error code from protocol/errors.ts.
  */
-import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import type net from 'node:net';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { Duplex, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
 import {
@@ -23,13 +23,7 @@ import {
   type ProxyErrorCode,
 } from '../../protocol/errors.js';
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
-import {
-  bufferStringWrites,
-  endToEndHeaders,
-  SPLICE_HEADER,
-  SPLICE_MAX_HEADER,
-  withVia,
-} from '../../protocol/tunnel-protocol.js';
+import { endToEndHeaders, SPLICE_HEADER, SPLICE_MAX_HEADER } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import { checkHost, connect, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
 import { Http1Relay } from './http1-relay.js';
@@ -76,10 +70,6 @@ interface FetchSpec {
 
 export class Egress {
   private readonly agent: PolicyAgent;
-  /** Parse spliced browser connections, one per header size limit the server asks for; never listen on a port. */
-  private readonly proxies = new Map<number, http.Server>();
-  /** The Proxy-Authorization each spliced connection's first request carried (the server checked that one). */
-  private readonly bound = new WeakMap<Duplex, string | undefined>();
   private draining = false;
   private readonly relays = new Set<Http1Relay>();
 
@@ -88,32 +78,6 @@ export class Egress {
     private readonly deps: EgressDeps,
   ) {
     this.agent = new PolicyAgent(cfg, cfg.idleConnTimeoutMs);
-  }
-
-  /** The parser for spliced connections with this header size limit (the proxy entry's, sent with the stream). */
-  private proxyFor(maxHeaderSize: number): http.Server {
-    let server = this.proxies.get(maxHeaderSize);
-    if (server) return server;
-    server = http.createServer({
-      maxHeaderSize,
-      keepAliveTimeout: SPLICE_IDLE_MS,
-      requestTimeout: 0,
-      headersTimeout: 30_000,
-    });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.spliced(req, res));
-    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.refuseOnSplice(req, socket));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.refuseOnSplice(req, socket));
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-      const code: ProxyErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'bad_request';
-      this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
-      socket.end(rawError(code, err.code));
-    });
-    // Node tracks connections (idle timeouts, closeIdleConnections) from 'listening' on; this server gets its
-    // connections handed over instead of accepting them.
-    server.emit('listening');
-    this.proxies.set(maxHeaderSize, server);
-    return server;
   }
 
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -131,16 +95,11 @@ export class Egress {
   drain(): void {
     this.draining = true;
     setTimeout(() => {
-      for (const p of this.proxies.values()) p.closeIdleConnections();
       for (const r of this.relays) r.closeIfIdle();
     }, DRAIN_IDLE_GRACE_MS).unref();
   }
 
   close(): void {
-    for (const p of this.proxies.values()) {
-      p.closeAllConnections();
-      p.close();
-    }
     for (const r of this.relays) r.destroy();
     this.agent.destroy();
   }
@@ -261,10 +220,6 @@ export class Egress {
     const limit = Number(headers[SPLICE_MAX_HEADER]);
     const maxHeaderSize = Number.isInteger(limit) && limit >= 1024 && limit <= 1 << 20 ? limit : 16 * 1024;
     stream.respond({ ':status': 200 });
-    if (process.env['SLUICE_SPLICE_PARSER'] === 'node') {
-      this.proxyFor(maxHeaderSize).emit('connection', bufferStringWrites(stream));
-      return;
-    }
     const relay: Http1Relay = new Http1Relay(
       stream,
       {
@@ -279,70 +234,6 @@ export class Egress {
       () => this.relays.delete(relay),
     );
     this.relays.add(relay);
-  }
-
-  private spliced(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket as Duplex;
-    // Every request on the connection must carry the credentials the server checked for the first one; a
-    // different value closes the connection so that the client retries on a fresh one, checked afresh.
-    const auth = req.headers['proxy-authorization'];
-    if (!this.bound.has(socket)) this.bound.set(socket, auth);
-    else if (this.bound.get(socket) !== auth) {
-      this.deps.log.debug('spliced connection: credentials changed, closing it');
-      socket.destroy();
-      return;
-    }
-    const method = req.method ?? 'GET';
-    let url: URL | null;
-    try {
-      url = /^http:\/\//i.test(req.url ?? '') ? new URL(req.url!) : null;
-    } catch {
-      url = null;
-    }
-    const fail = (code: ProxyErrorCode, detail: string): void => {
-      this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
-      if (res.headersSent) return void res.destroy();
-      const body = errorBody(code, detail);
-      res.writeHead(proxyErrors[code].status, {
-        'content-type': 'text/plain; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        [ERROR_HEADER]: code,
-        ...(this.draining ? { connection: 'close' } : {}),
-      });
-      res.end(method === 'HEAD' ? undefined : body);
-    };
-    if (!url) return fail('bad_request', 'expected an absolute http:// URL');
-    const headers = endToEndHeaders(req.headers, ['expect']);
-    headers['via'] = withVia(req.headers.via, req.httpVersion);
-    const cancel = this.fetch(
-      { method, authority: url.host, path: url.pathname + url.search, headers, body: req },
-      {
-        respond: (up) => {
-          if (res.destroyed) return false;
-          const out = endToEndHeaders(up.headers);
-          out['via'] = withVia(up.headers.via, up.httpVersion);
-          if (this.draining) out['connection'] = 'close';
-          try {
-            res.writeHead(up.statusCode ?? 502, out);
-          } catch {
-            return false;
-          }
-          coalescingPipe(up, res);
-          up.on('error', () => res.destroy());
-          return true;
-        },
-        fail,
-      },
-    );
-    res.on('close', () => {
-      if (!res.writableFinished) cancel();
-    });
-  }
-
-  /** CONNECT and upgrades open their own connection at the proxy entry; on a spliced one they are refused. */
-  private refuseOnSplice(req: IncomingMessage, socket: Duplex): void {
-    this.deps.metrics.proxyErrorsTotal.inc({ reason: 'bad_request' });
-    socket.end(rawError('bad_request', `${req.method ?? ''} on a reused proxy connection; open a new one`));
   }
 
   /**
@@ -429,14 +320,4 @@ export class Egress {
       }
     };
   }
-}
-
-/** An error response written straight to a socket, closing it. */
-function rawError(code: ProxyErrorCode, detail?: string): string {
-  const status = proxyErrors[code].status;
-  const body = errorBody(code, detail);
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n${ERROR_HEADER}: ${code}\r\nConnection: close\r\n\r\n${body}`
-  );
 }

@@ -3,7 +3,7 @@
  *
  * The proxy entry reads only the head of the first request on a browser connection. When it is an absolute-form
  * http:// request with credentials for a tunnel the requester owns, the whole connection (that request and every
- * later one on it) is carried over one tunnel stream, and sc parses it as an HTTP forward proxy. Per request the
+ * later one on it) is carried over one tunnel stream, and sc relays its requests (client/egress/http1-relay.ts). Per request the
  * server then does no HTTP work and no stream set-up: bytes move as they do for CONNECT. Everything else (CONNECT,
  * upgrades, shared tunnels, anything unusual in the head, errors) goes to Node's HTTP server, as if the bytes had
  * never been read. Why and what it costs: docs/decisions/0006-splice.md.
