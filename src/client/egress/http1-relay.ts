@@ -187,7 +187,9 @@ export class Http1Relay {
       return this.reject('bad_request', `${method} on a reused proxy connection; open a new one`);
     // The server checked the first request's credentials; a different value ends the connection unanswered,
     // so the client retries on a fresh one, which the server checks.
-    const auth = values(head, 'proxy-authorization')[0];
+    const auths = values(head, 'proxy-authorization');
+    if (auths.length > 1) return this.reject('bad_request', 'more than one Proxy-Authorization');
+    const auth = auths[0];
     if (!this.boundSet) {
       this.bound = auth;
       this.boundSet = true;
