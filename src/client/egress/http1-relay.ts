@@ -148,6 +148,7 @@ export class Http1Relay {
   }
 
   private fromBrowser(chunk: Buffer): void {
+    if (this.closed) return; // answered and ending: whatever else the client sends is dropped
     const ex = this.ex;
     if (ex && !ex.reqDone && this.origin && !this.origin.connecting) return this.requestBody(chunk);
     this.inBuf = concat(this.inBuf, chunk);
@@ -522,7 +523,7 @@ export class Http1Relay {
   }
 
   private writeError(code: ProxyErrorCode, detail: string | undefined, head: boolean): void {
-    if (this.closed) return;
+    if (this.closed || this.s.destroyed) return;
     const status = proxyErrors[code].status;
     const body = errorBody(code, detail);
     this.s.end(
