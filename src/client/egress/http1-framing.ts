@@ -14,6 +14,8 @@ export interface Head {
   line: string;
   /** Header fields in order, names as sent. */
   fields: [string, string][];
+  /** The same names in lower case, index for index. */
+  lower: string[];
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -21,6 +23,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function parseHead(text: string): Head {
   const lines = text.split('\r\n');
   const fields: [string, string][] = [];
+  const lower: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const l = lines[i]!;
     const colon = l.indexOf(':');
@@ -30,13 +33,14 @@ export function parseHead(text: string): Head {
     const value = l.slice(colon + 1).trim();
     if (/[\0\r\n]/.test(value)) throw new FramingError('invalid header value');
     fields.push([name, value]);
+    lower.push(name.toLowerCase());
   }
-  return { line: lines[0]!, fields };
+  return { line: lines[0]!, fields, lower };
 }
 
-export function values(head: Head, lower: string): string[] {
+export function values(head: Head, name: string): string[] {
   const out: string[] = [];
-  for (const [n, v] of head.fields) if (n.length === lower.length && n.toLowerCase() === lower) out.push(v);
+  for (let i = 0; i < head.lower.length; i++) if (head.lower[i] === name) out.push(head.fields[i]![1]);
   return out;
 }
 

@@ -62,7 +62,7 @@ interface Exchange {
   method: string;
   url: string;
   started: number;
-  end: (labels: { code: string }) => void;
+  t0: bigint;
   req: Body;
   reqLeft: number;
   reqChunks?: ChunkedScanner;
@@ -82,6 +82,39 @@ interface Exchange {
   retry?: Buffer;
 }
 
+interface MethodMetrics {
+  inFlight: { inc(): void; dec(): void };
+  byCode(status: number): { total: { inc(): void }; duration: { observe(v: number): void } };
+}
+
+/** Label children bound once per method and status: per request, no label hashing. */
+const bound = new WeakMap<ClientMetrics, Map<string, MethodMetrics>>();
+function metricsFor(metrics: ClientMetrics, method: string): MethodMetrics {
+  let byMethod = bound.get(metrics);
+  if (!byMethod) bound.set(metrics, (byMethod = new Map()));
+  let m = byMethod.get(method);
+  if (!m) {
+    const codes = new Map<number, ReturnType<MethodMetrics['byCode']>>();
+    m = {
+      inFlight: metrics.httpRequestsInFlight.labels({ method }),
+      byCode: (status) => {
+        let c = codes.get(status);
+        if (!c) {
+          const labels = { code: String(status), method };
+          c = {
+            total: metrics.httpRequestsTotal.labels(labels),
+            duration: metrics.httpRequestDuration.labels(labels),
+          };
+          codes.set(status, c);
+        }
+        return c;
+      },
+    };
+    byMethod.set(method, m);
+  }
+  return m;
+}
+
 function concat(a: Buffer, b: Buffer): Buffer {
   return a.length === 0 ? b : Buffer.concat([a, b]);
 }
@@ -94,10 +127,10 @@ function dropSet(head: Head): Set<string> {
 
 function asRecord(head: Head): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [n, v] of head.fields) {
-    const l = n.toLowerCase();
+  head.fields.forEach(([, v], i) => {
+    const l = head.lower[i]!;
     if (l !== 'proxy-authorization') out[l] = out[l] ? `${out[l]}, ${v}` : v;
-  }
+  });
   return out;
 }
 
@@ -114,6 +147,8 @@ export class Http1Relay {
   private closed = false;
   private idle: NodeJS.Timeout | undefined;
   private tornDown = false;
+  /** A rewritten response head not yet written: it goes with the first body bytes. */
+  private pendingHead: Buffer | null = null;
 
   constructor(
     private readonly s: Duplex,
@@ -221,21 +256,22 @@ export class Http1Relay {
     const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
     drop.add('host');
     const via: string[] = [];
-    for (const [n, v] of head.fields) {
-      const l = n.toLowerCase();
+    for (let i = 0; i < head.fields.length; i++) {
+      const l = head.lower[i]!;
       if (drop.has(l)) continue;
+      const [n, v] = head.fields[i]!;
       if (l === 'via') via.push(v);
       else lines.push(`${n}: ${v}`);
     }
     lines.push(`Via: ${withVia(via.length ? via.join(', ') : undefined, http10 ? '1.0' : '1.1')}`);
 
     const { metrics } = this.deps;
-    metrics.httpRequestsInFlight.inc({ method });
+    metricsFor(metrics, method).inFlight.inc();
     const ex: Exchange = {
       method,
       url: url.href,
       started: Date.now(),
-      end: metrics.httpRequestDuration.startTimer({ method }),
+      t0: process.hrtime.bigint(),
       req,
       reqLeft: req.kind === 'length' ? req.n : 0,
       reqChunks: req.kind === 'chunked' ? new ChunkedScanner() : undefined,
@@ -403,21 +439,25 @@ export class Http1Relay {
       const reason = head.line.slice(13);
       const lines = [`HTTP/1.1 ${status}${reason ? ` ${reason}` : ''}`];
       const via: string[] = [];
-      for (const [n, v] of head.fields) {
-        const l = n.toLowerCase();
+      for (let i = 0; i < head.fields.length; i++) {
+        const l = head.lower[i]!;
         if (drop.has(l)) continue;
+        const [n, v] = head.fields[i]!;
         if (l === 'via') via.push(v);
         else lines.push(`${n}: ${v}`);
       }
       lines.push(`Via: ${withVia(via.length ? via.join(', ') : undefined, http10 ? '1.0' : '1.1')}`);
       if (ex.closeAfter) lines.push('Connection: close');
       ex.answered = true;
-      this.s.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+      const out = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
       if (res.kind === 'none') {
+        this.s.write(out);
         if (rest.length) this.originReusable = false;
         return this.complete();
       }
-      if (rest.length) this.responseBody(rest);
+      // A small response usually arrives whole: head and body leave in one write (one DATA frame).
+      this.pendingHead = out;
+      this.responseBody(rest);
       return;
     }
   }
@@ -432,7 +472,12 @@ export class Http1Relay {
     } catch (err) {
       return this.fail('upstream_reset', (err as Error).message);
     }
-    if (n > 0 && !this.s.write(n === buf.length ? buf : buf.subarray(0, n))) {
+    let chunk = n === buf.length ? buf : buf.subarray(0, n);
+    if (this.pendingHead) {
+      chunk = chunk.length ? Buffer.concat([this.pendingHead, chunk]) : this.pendingHead;
+      this.pendingHead = null;
+    }
+    if (chunk.length > 0 && !this.s.write(chunk)) {
       const origin = this.origin;
       origin?.pause();
       this.s.once('drain', () => origin?.resume());
@@ -476,9 +521,11 @@ export class Http1Relay {
     this.ex = null;
     clearTimeout(ex.timer);
     const { metrics } = this.deps;
-    metrics.httpRequestsInFlight.dec({ method: ex.method });
-    metrics.httpRequestsTotal.inc({ code: String(ex.status), method: ex.method });
-    ex.end({ code: String(ex.status) });
+    const m = metricsFor(metrics, ex.method);
+    m.inFlight.dec();
+    const done = m.byCode(ex.status);
+    done.total.inc();
+    done.duration.observe(Number(process.hrtime.bigint() - ex.t0) / 1e9);
     this.deps.logHttp?.({
       method: ex.method,
       url: ex.url,
