@@ -53,6 +53,10 @@ export interface ShutdownMessage {
 export const STREAM_WINDOW = 16 * 1024 * 1024;
 export const CONNECTION_WINDOW = 64 * 1024 * 1024;
 export const MAX_FRAME_SIZE = 64 * 1024;
+// Write only Buffers to HTTP/2 streams, never strings: Node 20 writes a short string to an Http2Stream from a
+// stack copy that can be reused before nghttp2 sends it, so its bytes can arrive overwritten
+// (docs/decisions/0006-splice.md).
+
 /** Upper bound nghttp2 may buffer per session, in MB (Node's default of 10 is too small for 16 MiB windows). */
 export const MAX_SESSION_MEMORY_MB = 512;
 

@@ -61,7 +61,6 @@ const HOP = [
 interface Exchange {
   method: string;
   url: string;
-  started: number;
   t0: bigint;
   req: Body;
   reqLeft: number;
@@ -119,10 +118,30 @@ function concat(a: Buffer, b: Buffer): Buffer {
   return a.length === 0 ? b : Buffer.concat([a, b]);
 }
 
-function dropSet(head: Head): Set<string> {
+/** Whether the sender keeps the connection open after this message (HTTP/1.0 must ask, 1.1 must refuse). */
+function keepsAlive(head: Head, http10: boolean): boolean {
+  const conn = values(head, 'connection').join(',').toLowerCase();
+  return http10 ? /\bkeep-alive\b/.test(conn) : !/\bclose\b/.test(conn);
+}
+
+/**
+ * `first`, then the head's end-to-end fields as sent (hop-by-hop ones, those its Connection names and `skip`
+ * left out), then `Via` with our hop added. Content-Length and Transfer-Encoding stay: bodies pass unchanged.
+ */
+function rewrite(first: string[], head: Head, http10: boolean, skip?: string): string[] {
   const drop = new Set(HOP);
+  if (skip) drop.add(skip);
   for (const v of values(head, 'connection')) for (const t of v.split(',')) drop.add(t.trim().toLowerCase());
-  return drop;
+  const via: string[] = [];
+  for (let i = 0; i < head.fields.length; i++) {
+    const l = head.lower[i]!;
+    if (drop.has(l)) continue;
+    const [n, v] = head.fields[i]!;
+    if (l === 'via') via.push(v);
+    else first.push(`${n}: ${v}`);
+  }
+  first.push(`Via: ${withVia(via.length ? via.join(', ') : undefined, http10 ? '1.0' : '1.1')}`);
+  return first;
 }
 
 function asRecord(head: Head): Record<string, string> {
@@ -248,29 +267,17 @@ export class Http1Relay {
       return this.reject('bad_request', (err as Error).message);
     }
     const http10 = m[3] === '0';
-    const connTokens = values(head, 'connection').join(',').toLowerCase();
-    const closeAfter = http10 ? !/\bkeep-alive\b/.test(connTokens) : /\bclose\b/.test(connTokens);
+    const closeAfter = !keepsAlive(head, http10);
 
-    const drop = dropSet(head);
     // Absolute form: the target's authority replaces whatever Host the client sent (RFC 9112, 3.2.2).
-    const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
-    drop.add('host');
-    const via: string[] = [];
-    for (let i = 0; i < head.fields.length; i++) {
-      const l = head.lower[i]!;
-      if (drop.has(l)) continue;
-      const [n, v] = head.fields[i]!;
-      if (l === 'via') via.push(v);
-      else lines.push(`${n}: ${v}`);
-    }
-    lines.push(`Via: ${withVia(via.length ? via.join(', ') : undefined, http10 ? '1.0' : '1.1')}`);
+    const first = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+    const lines = rewrite(first, head, http10, 'host');
 
     const { metrics } = this.deps;
     metricsFor(metrics, method).inFlight.inc();
     const ex: Exchange = {
       method,
       url: url.href,
-      started: Date.now(),
       t0: process.hrtime.bigint(),
       req,
       reqLeft: req.kind === 'length' ? req.n : 0,
@@ -425,9 +432,7 @@ export class Http1Relay {
       } catch (err) {
         return this.fail('upstream_reset', (err as Error).message);
       }
-      const conn = values(head, 'connection').join(',').toLowerCase();
-      this.originReusable =
-        res.kind !== 'close' && (http10 ? /\bkeep-alive\b/.test(conn) : !/\bclose\b/.test(conn));
+      this.originReusable = res.kind !== 'close' && keepsAlive(head, http10);
       if (res.kind === 'close' || this.deps.draining()) ex.closeAfter = true;
       ex.res = res;
       ex.resLeft = res.kind === 'length' ? res.n : 0;
@@ -435,18 +440,8 @@ export class Http1Relay {
       ex.status = status;
       if (this.deps.logHttp) ex.resHeaders = asRecord(head);
 
-      const drop = dropSet(head);
-      const reason = head.line.slice(13);
-      const lines = [`HTTP/1.1 ${status}${reason ? ` ${reason}` : ''}`];
-      const via: string[] = [];
-      for (let i = 0; i < head.fields.length; i++) {
-        const l = head.lower[i]!;
-        if (drop.has(l)) continue;
-        const [n, v] = head.fields[i]!;
-        if (l === 'via') via.push(v);
-        else lines.push(`${n}: ${v}`);
-      }
-      lines.push(`Via: ${withVia(via.length ? via.join(', ') : undefined, http10 ? '1.0' : '1.1')}`);
+      const reason = head.line.slice(13); // what follows "HTTP/1.x NNN "
+      const lines = rewrite([`HTTP/1.1 ${status}${reason ? ` ${reason}` : ''}`], head, http10);
       if (ex.closeAfter) lines.push('Connection: close');
       ex.answered = true;
       const out = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
@@ -530,7 +525,7 @@ export class Http1Relay {
       method: ex.method,
       url: ex.url,
       status: ex.status,
-      durationMs: Date.now() - ex.started,
+      durationMs: Math.round(Number(process.hrtime.bigint() - ex.t0) / 1e6),
       reqHeaders: ex.reqHeaders,
       resHeaders: ex.resHeaders,
       error,
