@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 
 const FLUSH_AT = 1024 * 1024;
 
-export function coalescingPipe(src: Readable, dst: Writable, opts: { end?: boolean } = {}): void {
+export function coalescingPipe(src: Readable, dst: Writable): void {
   let pending: Buffer[] = [];
   let size = 0;
   let scheduled = false;
@@ -34,6 +34,6 @@ export function coalescingPipe(src: Readable, dst: Writable, opts: { end?: boole
   });
   src.once('end', () => {
     flush();
-    if (opts.end !== false && !dst.destroyed) dst.end();
+    if (!dst.destroyed) dst.end();
   });
 }

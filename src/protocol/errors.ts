@@ -3,6 +3,7 @@
  * and the metric label. The client's egress and the server's proxy entry both answer through this table, so a
  * browser sees the same thing whichever side failed. docs/errors.md lists the same codes (a test checks it).
  */
+import { STATUS_CODES } from 'node:http';
 
 export const ERROR_HEADER = 'x-sluice-error';
 
@@ -57,4 +58,27 @@ export function codeForSocketError(err: unknown): ProxyErrorCode {
 /** The one-line text body of an error response. */
 export function errorBody(code: ProxyErrorCode, detail?: string): string {
   return `sluice: ${proxyErrors[code].text}${detail ? `: ${detail}` : ''} (${code})\n`;
+}
+
+/**
+ * A whole HTTP/1.1 error response that closes the connection, for places that write to a raw socket or stream:
+ * status line, the X-Sluice-Error header, `extra` headers, and the text body (left out for HEAD).
+ */
+export function errorResponse(
+  code: ProxyErrorCode,
+  detail?: string,
+  extra: Record<string, string> = {},
+  withBody = true,
+): Buffer {
+  const status = proxyErrors[code].status;
+  const body = errorBody(code, detail);
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Sluice-Error: ${code}`,
+    ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
+    'Connection: close',
+  ];
+  return Buffer.from(`${head.join('\r\n')}\r\n\r\n${withBody ? body : ''}`);
 }

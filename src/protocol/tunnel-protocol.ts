@@ -26,7 +26,8 @@ export const HandshakeHeader = {
 
 /**
  * A CONNECT stream with this header carries a browser's whole keep-alive connection (HTTP/1.1 forward-proxy
- * requests, the first one already authorised by the server); sc parses it. Its value is the protocol.
+ * requests, the first one already authorised by the server); sc relays it request by request. Its value is
+ * the protocol.
  */
 export const SPLICE_HEADER = 'x-sluice-splice';
 /** With SPLICE_HEADER: the proxy entry's request header size limit, which sc enforces on later requests. */

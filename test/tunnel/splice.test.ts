@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
-import { ADMIN, startClient, startOrigin, startServer, type ServerProc } from '../control-plane/harness.js';
+import {
+  ADMIN,
+  startClient,
+  startOrigin,
+  startServer,
+  type ServerProc,
+  type TestContext,
+} from '../control-plane/harness.js';
 
 interface Creds {
   user: string;
@@ -61,13 +68,18 @@ async function serverGets(server: ServerProc): Promise<number> {
   return counted(r.text, 'sluice_server_proxy_requests_total', 'code="200",method="GET"');
 }
 
-test('a keep-alive connection to your own tunnel rides one stream: sc counts each request, the server one', async (t) => {
-  const origin = await startOrigin(t, 'spliced');
-  const server = await startServer(t);
-  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'own' });
+/** A server, an origin answering `body`, `sc` for ADMIN's tunnel `name`, and a one-socket keep-alive agent. */
+async function ownTunnel(t: TestContext, name: string, body: string, serverArgs: string[] = []) {
+  const origin = await startOrigin(t, body);
+  const server = await startServer(t, { args: serverArgs });
+  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
-  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'own' };
+  return { origin, server, sc, agent, creds: { user: ADMIN.user, key: ADMIN.key, tunnel: name } };
+}
+
+test('a keep-alive connection to your own tunnel rides one stream: sc counts each request, the server one', async (t) => {
+  const { origin, server, sc, agent, creds } = await ownTunnel(t, 'own', 'spliced');
   const replies = [];
   for (let i = 0; i < 3; i++) replies.push(await get(server, agent, creds, `${origin.url}n/${i}`));
   assert.deepEqual(
@@ -117,23 +129,16 @@ test("another account's use of a shared tunnel goes request by request, never sp
 });
 
 test('--proxy-splice false: every request on its own stream', async (t) => {
-  const origin = await startOrigin(t, 'per-request');
-  const server = await startServer(t, { args: ['--proxy-splice', 'false'] });
-  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'off' });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  t.after(() => agent.destroy());
-  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'off' };
+  const { origin, server, agent, creds } = await ownTunnel(t, 'off', 'per-request', [
+    '--proxy-splice',
+    'false',
+  ]);
   for (let i = 0; i < 3; i++) assert.equal((await get(server, agent, creds, origin.url)).status, 200);
   assert.equal(await serverGets(server), 3);
 });
 
 test('SIGTERM on sc closes its idle spliced connections after a short grace and exits 0', async (t) => {
-  const origin = await startOrigin(t, 'idle');
-  const server = await startServer(t);
-  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'idle' });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  t.after(() => agent.destroy());
-  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'idle' };
+  const { origin, server, sc, agent, creds } = await ownTunnel(t, 'idle', 'idle');
   assert.equal((await get(server, agent, creds, origin.url)).status, 200);
   const socket = Object.values(agent.freeSockets).flat()[0];
   assert.ok(socket, 'the connection is kept alive and idle');

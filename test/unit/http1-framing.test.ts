@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bodyOf, ChunkedScanner, FramingError, parseHead } from '../../src/client/egress/http1-framing.js';
+import { bodyOf, ChunkedScanner, FramingError, parseHead } from '../../src/protocol/http1-framing.js';
 
 const head = (...fields: string[]): ReturnType<typeof parseHead> =>
   parseHead(['GET http://a/ HTTP/1.1', ...fields].join('\r\n'));

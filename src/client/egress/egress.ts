@@ -12,7 +12,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import type net from 'node:net';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { Readable } from 'node:stream';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
 import {
@@ -51,21 +50,6 @@ function splitAuthority(authority: string, defaultPort: number): { host: string;
   if (!m) return null;
   const port = m[2] ? Number(m[2]) : defaultPort;
   return port > 0 && port < 65536 ? { host: m[1]!, port } : null;
-}
-
-/** Where one fetched response goes: an HTTP/2 stream (one request) or a spliced connection's response. */
-interface Receiver {
-  /** Sends the origin's status and headers on and pipes its body; false when the receiver is gone. */
-  respond(res: IncomingMessage): boolean;
-  fail(code: ProxyErrorCode, detail: string): void;
-}
-
-interface FetchSpec {
-  method: string;
-  authority: string;
-  path: string;
-  headers: Record<string, string | string[]>;
-  body: Readable;
 }
 
 export class Egress {
@@ -187,71 +171,13 @@ export class Egress {
     const method = String(headers[':method'] ?? 'GET');
     const authority = String(headers[':authority'] ?? '');
     const path = String(headers[':path'] ?? '/');
-    const cancel = this.fetch(
-      { method, authority, path, headers: endToEndHeaders(headers), body: stream },
-      {
-        respond: (res) => {
-          if (stream.destroyed) return false;
-          try {
-            stream.respond(
-              { ...endToEndHeaders(res.headers), ':status': res.statusCode ?? 502 },
-              { endStream: false },
-            );
-          } catch {
-            return false;
-          }
-          res.pipe(stream);
-          res.on('error', () => stream.close(NGHTTP2_CONNECT_ERROR));
-          return true;
-        },
-        fail: (code, detail) => this.failStream(stream, code, method, detail),
-      },
-    );
-    stream.on('close', () => {
-      cancel();
-      if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
-        this.deps.log.debug('stream reset', { code: stream.rstCode });
-    });
-  }
-
-  /** A browser's keep-alive connection, authorised by the server for its first request: parse and fetch each. */
-  private splice(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    if (stream.destroyed || stream.closed) return;
-    const limit = Number(headers[SPLICE_MAX_HEADER]);
-    const maxHeaderSize = Number.isInteger(limit) && limit >= 1024 && limit <= 1 << 20 ? limit : 16 * 1024;
-    stream.respond({ ':status': 200 });
-    const relay: Http1Relay = new Http1Relay(
-      stream,
-      {
-        policy: this.cfg,
-        metrics: this.deps.metrics,
-        logHttp: this.deps.logHttp,
-        maxHeaderSize,
-        idleMs: SPLICE_IDLE_MS,
-        draining: () => this.draining,
-        errorCode: (err) => this.errorCode(err),
-      },
-      () => this.relays.delete(relay),
-    );
-    this.relays.add(relay);
-  }
-
-  /**
-   * One request to the target, with metrics, --log-http and the response-header timeout. Returns a function
-   * that cancels it when the requester went away.
-   */
-  private fetch(spec: FetchSpec, to: Receiver): () => void {
-    const { method, authority, path } = spec;
     const target = splitAuthority(authority, 80);
-    if (!target || !path.startsWith('/')) {
-      to.fail('bad_request', `bad target "${authority}${path}"`);
-      return () => undefined;
-    }
+    if (!target || !path.startsWith('/'))
+      return this.failStream(stream, 'bad_request', method, `bad target "${authority}${path}"`);
     try {
       checkHost(this.cfg, target.host);
     } catch (err) {
-      to.fail(this.errorCode(err), target.host);
-      return () => undefined;
+      return this.failStream(stream, this.errorCode(err), method, target.host);
     }
     const { metrics } = this.deps;
     const started = Date.now();
@@ -260,7 +186,7 @@ export class Egress {
     let status = 0;
     let finished = false;
     let resHeaders: Record<string, unknown> | undefined;
-    const outHeaders: Record<string, string | string[]> = { ...spec.headers, host: authority };
+    const outHeaders: Record<string, string | string[]> = { ...endToEndHeaders(headers), host: authority };
     const done = (error?: string): void => {
       if (finished) return;
       finished = true;
@@ -296,28 +222,56 @@ export class Egress {
       clearTimeout(headerTimer);
       resHeaders = res.headers;
       status = res.statusCode ?? 502;
-      if (!to.respond(res)) {
+      if (stream.destroyed) return res.destroy();
+      try {
+        stream.respond({ ...endToEndHeaders(res.headers), ':status': status }, { endStream: false });
+      } catch {
         status = 502;
         res.destroy();
-        to.fail('upstream_reset', 'invalid response header from target');
-        return done('upstream_reset');
+        return this.failStream(stream, 'upstream_reset', method, 'invalid response header from target');
       }
+      res.pipe(stream);
+      res.on('error', () => stream.close(NGHTTP2_CONNECT_ERROR));
       res.on('end', () => done());
     });
     req.on('error', (err) => {
       clearTimeout(headerTimer);
       const code = this.errorCode(err);
       if (status === 0) status = proxyErrors[code].status;
-      to.fail(code, `${target.host}:${target.port}`);
+      this.failStream(stream, code, method, `${target.host}:${target.port}`);
       done(code);
     });
-    coalescingPipe(spec.body, req);
-    return () => {
+    stream.on('close', () => {
       clearTimeout(headerTimer);
       if (!finished) {
         req.destroy();
         done('canceled');
       }
-    };
+      if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
+        this.deps.log.debug('stream reset', { code: stream.rstCode });
+    });
+    coalescingPipe(stream, req);
+  }
+
+  /** A browser's keep-alive connection, its first request authorised by the server: relayed request by request. */
+  private splice(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    if (stream.destroyed || stream.closed) return;
+    const limit = Number(headers[SPLICE_MAX_HEADER]);
+    const maxHeaderSize = Number.isInteger(limit) && limit >= 1024 && limit <= 1 << 20 ? limit : 16 * 1024;
+    stream.respond({ ':status': 200 });
+    const relay: Http1Relay = new Http1Relay(
+      stream,
+      {
+        policy: this.cfg,
+        metrics: this.deps.metrics,
+        logHttp: this.deps.logHttp,
+        maxHeaderSize,
+        idleMs: SPLICE_IDLE_MS,
+        draining: () => this.draining,
+        errorCode: (err) => this.errorCode(err),
+      },
+      () => this.relays.delete(relay),
+    );
+    this.relays.add(relay);
   }
 }

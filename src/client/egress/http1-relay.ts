@@ -11,11 +11,11 @@
  * timeout, metrics, --log-http) at the cost of reading two heads, where Node's HTTP server and client would
  * parse and re-serialise everything.
  */
-import { METHODS, STATUS_CODES } from 'node:http';
+import { METHODS } from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpLogEntry } from '../../observability/http-log.js';
-import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
+import { errorResponse, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
 import { withVia } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import { checkHost, connect, type DialPolicy } from './dialer.js';
@@ -28,7 +28,7 @@ import {
   values,
   type Body,
   type Head,
-} from './http1-framing.js';
+} from '../../protocol/http1-framing.js';
 
 export interface RelayDeps {
   policy: DialPolicy & { responseHeaderTimeoutMs: number };
@@ -566,15 +566,7 @@ export class Http1Relay {
 
   private writeError(code: ProxyErrorCode, detail: string | undefined, head: boolean): void {
     if (this.closed || this.s.destroyed) return;
-    const status = proxyErrors[code].status;
-    const body = errorBody(code, detail);
-    this.s.end(
-      Buffer.from(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n${ERROR_HEADER}: ${code}\r\nConnection: close\r\n\r\n` +
-          (head ? '' : body),
-      ),
-    );
+    this.s.end(errorResponse(code, detail, {}, !head));
     this.closed = true;
     clearTimeout(this.idle);
   }

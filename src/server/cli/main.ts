@@ -31,7 +31,7 @@ Flags of start (env in brackets):
   --queue-timeout D              how long a request waits for a free tunnel stream before 503 (default 10s)
   --max-header-size BYTES        largest request header block the proxy entry accepts, else 431 (default 16384)
   --proxy-splice true|false      carry a browser's keep-alive connection of plain http:// requests to its own
-                                 tunnel over one stream, parsed by sc (default true; docs/decisions/0006)
+                                 tunnel over one stream, relayed by sc (default true; docs/decisions/0006)
   --log-level error|info|debug   (SC_LOG_LEVEL; default info)
   --log-format text|json         (SC_LOG_FORMAT; default text)
 First start creates an admin account from SC_ADMIN_USERNAME / SC_ADMIN_ACCESS_KEY, or generates one and prints

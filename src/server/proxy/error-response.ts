@@ -1,8 +1,13 @@
 /** Writes proxy errors to browsers, from the one table in protocol/errors.ts. */
 import type { ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
+import {
+  ERROR_HEADER,
+  errorBody,
+  errorResponse,
+  proxyErrors,
+  type ProxyErrorCode,
+} from '../../protocol/errors.js';
 
 export function sendError(
   res: ServerResponse,
@@ -40,17 +45,7 @@ export function writeSocketError(
 ): void {
   if (socket.destroyed || socket.writableEnded) return;
   answeredErrors.set(socket, code);
-  const status = proxyErrors[code].status;
-  const body = errorBody(code, detail);
-  const head = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
-    'Content-Type: text/plain; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    `X-Sluice-Error: ${code}`,
-    ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
-    'Connection: close',
-  ];
-  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  socket.end(errorResponse(code, detail, extra));
 }
 
 export const PROXY_AUTHENTICATE = { 'proxy-authenticate': 'Basic realm="sluice"' };

@@ -211,7 +211,7 @@ export function forwardUpgrade(
 
 /**
  * A browser connection whose first request was authorised: one stream carries it whole, starting with the bytes
- * read so far, and sc parses the requests (splice.ts). `first` is told the status and X-Sluice-Error code of the
+ * read so far, and sc relays the requests (splice.ts). `first` is told the status and X-Sluice-Error code of the
  * first response, for the metrics. If the stream fails before any response byte came back, the browser gets 502
  * tunnel_stream_failed; later on, only a reset can tell it (as with any proxy connection that dies).
  */

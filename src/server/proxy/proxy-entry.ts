@@ -43,17 +43,17 @@ export interface ProxyEntryDeps {
   splice?: boolean;
 }
 
-export type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
+type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
 
 /** What routing needs of a request: its Proxy-Authorization and where it came from. */
-export interface RouteRequest {
+interface RouteRequest {
   headers: { 'proxy-authorization'?: string | undefined };
   socket: { remoteAddress?: string | undefined };
 }
 
-export type Routed = { conn: TunnelConnection; own: boolean };
+type Routed = { conn: TunnelConnection; own: boolean };
 
-export async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Routed | Denied> {
+async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Routed | Denied> {
   let creds: ProxyCredentials | null;
   try {
     creds = parseProxyAuthorization(req.headers['proxy-authorization']);
@@ -90,7 +90,7 @@ export async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Ro
  * Routes a request and hands it to `forward`, or answers `deny`. `forward` gets a retry callback that routes
  * again (twice at most) for streams the client refused while draining.
  */
-export function dispatch(
+function dispatch(
   deps: ProxyEntryDeps,
   req: RouteRequest,
   deny: (d: Denied) => void,
@@ -121,14 +121,14 @@ function absoluteTarget(url: string | undefined): URL | null {
 }
 
 /** Counts a finished exchange: its status, and its X-Sluice-Error code when it failed. */
-export function counter(deps: ProxyEntryDeps): (method: string, status: number, error: unknown) => void {
+function counter(deps: ProxyEntryDeps): (method: string, status: number, error: unknown) => void {
   return (method, status, error) => {
     deps.metrics?.proxyRequestsTotal.inc({ code: String(status), method });
     if (typeof error === 'string') deps.metrics?.proxyErrorsTotal.inc({ reason: error });
   };
 }
 
-export function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: string): void {
+function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: string): void {
   socket.once('close', () => {
     const code = answeredErrors.get(socket);
     count(method, isProxyErrorCode(code) ? proxyErrors[code].status : 200, code);

@@ -3,16 +3,16 @@
  *
  * The proxy entry reads only the head of the first request on a browser connection. When it is an absolute-form
  * http:// request with credentials for a tunnel the requester owns, the whole connection (that request and every
- * later one on it) is carried over one tunnel stream, and sc relays its requests (client/egress/http1-relay.ts). Per request the
- * server then does no HTTP work and no stream set-up: bytes move as they do for CONNECT. Everything else (CONNECT,
+ * later one on it) is carried over one tunnel stream, and sc relays its requests (client/egress/http1-relay.ts).
+ * Per request the server then does no HTTP work and no stream set-up: bytes move as they do for CONNECT. Everything else (CONNECT,
  * upgrades, shared tunnels, anything unusual in the head, errors) goes to Node's HTTP server, as if the bytes had
  * never been read. Why and what it costs: docs/decisions/0006-splice.md.
  */
 import type { Socket } from 'node:net';
+import { CRLF2, parseHead, values, type Head } from '../../protocol/http1-framing.js';
 
 /** How long a new connection may take to send a complete first request head before Node's server takes over. */
 const SNIFF_TIMEOUT_MS = 10_000;
-const CRLF2 = Buffer.from('\r\n\r\n');
 
 export interface FirstRequest {
   method: string;
@@ -25,25 +25,17 @@ export interface FirstRequest {
  * The first request's method, URL and credentials when the head is one we can splice; null for anything else
  * (including every malformed head: Node's parser then answers it as before).
  */
-export function parseFirstHead(head: string): FirstRequest | null {
-  const lines = head.split('\r\n');
-  const m = /^([A-Z]{1,20}) (http:\/\/[\x21-\x7e]+) HTTP\/1\.1$/.exec(lines[0]!);
-  if (!m || m[1] === 'CONNECT') return null;
-  let auth: string | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return null;
-    const name = line.slice(0, colon);
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return null;
-    const lower = name.toLowerCase();
-    if (lower === 'upgrade') return null;
-    if (lower === 'proxy-authorization') {
-      if (auth !== undefined) return null;
-      auth = line.slice(colon + 1).trim();
-    }
+export function parseFirstHead(text: string): FirstRequest | null {
+  let head: Head;
+  try {
+    head = parseHead(text);
+  } catch {
+    return null;
   }
-  if (!auth) return null;
+  const m = /^([A-Z]{1,20}) (http:\/\/[\x21-\x7e]+) HTTP\/1\.1$/.exec(head.line);
+  if (!m || m[1] === 'CONNECT' || values(head, 'upgrade').length > 0) return null;
+  const auths = values(head, 'proxy-authorization');
+  if (auths.length !== 1 || !auths[0]) return null;
   let url: URL;
   try {
     url = new URL(m[2]!);
@@ -51,7 +43,7 @@ export function parseFirstHead(head: string): FirstRequest | null {
     return null;
   }
   if (url.protocol !== 'http:' || !url.hostname || url.username || url.password) return null;
-  return { method: m[1]!, url, auth };
+  return { method: m[1]!, url, auth: auths[0] };
 }
 
 /**

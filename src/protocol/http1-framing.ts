@@ -1,5 +1,7 @@
 /**
- * HTTP/1.1 message framing for the byte relay (http1-relay.ts): head parsing and the chunked-body scanner. Only
+ * HTTP/1.1 message framing for splicing (docs/decisions/0006-splice.md): head parsing, used by the proxy entry for
+ * a connection's first request and by sc's byte relay for every request and response, and the chunked-body
+ * scanner. Only
  * what a proxy needs to find where each message ends and to rewrite heads; bodies are never copied or decoded.
  * Anything ambiguous is refused (RFC 9112 section 6.3): Transfer-Encoding together with Content-Length,
  * differing Content-Length values, a transfer coding other than chunked, obs-fold, invalid names.
