@@ -8,7 +8,7 @@
  *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
  *   --render             only re-render the docs from bench/results/latest.json
  *   --write-docs         write docs and latest.json even for a --quick or --only run
- *   --rtt-delay-ms N     netem delay on each end of the RTT link (default 10, so 20 ms RTT; 0 checks the
+ *   --rtt-delay-ms N     delay on each end of the RTT link (default 10, so 20 ms RTT; 0 checks the
  *                        namespace set-up on kernels without netem)
  *   --profile            also profile sc and sc-server (--cpu-prof) under small and bulk load
  *
@@ -29,7 +29,7 @@ import { startSluice } from './anchors/sluice.js';
 import { startSquid } from './anchors/squid.js';
 import { startSsh } from './anchors/ssh.js';
 import { sparseFile } from './harness/curl-bulk.js';
-import { createLink, netemAvailable } from './harness/netns.js';
+import { createLink, delayMethod } from './harness/netns.js';
 import { cleanupAll, start, tempDir, waitFor } from './harness/processes.js';
 import { renderChart } from './report/chart.js';
 import { renderMarkdown } from './report/markdown.js';
@@ -208,15 +208,17 @@ async function main(): Promise<void> {
     }
   }
   const delay = Number(values['rtt-delay-ms']);
-  if (want('rtt') && delay > 0 && !(await netemAvailable())) {
+  const method = want('rtt') && delay > 0 ? await delayMethod() : 'netem';
+  if (want('rtt') && !method) {
     notes.push(
-      'rtt not measured: this kernel has no netem qdisc (`tc qdisc add ... netem` answers "Specified qdisc kind is ' +
-        'unknown"; CONFIG_NET_SCH_NETEM is not set, and neither is fq, which BPF-timed delay would need). The ' +
-        'workload (two namespaces, veth, 10 ms netem each end) runs as is on a kernel that has it.',
+      'rtt not measured: this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set) and there is no ' +
+        '/dev/net/tun with python3 for the userspace delay line (bench/harness/delayline.py).',
     );
   } else if (want('rtt')) {
     try {
-      const link = await createLink(delay);
+      const link = await createLink(delay, method);
+      if (method === 'delayline')
+        log(`rtt: no netem in this kernel; ${2 * delay} ms RTT from the TUN delay line`);
       const rttOrigin = await startOrigin(link.clientNs, '0.0.0.0');
       const rttPlace: Placement = {
         clientNs: link.clientNs,
@@ -240,7 +242,7 @@ async function main(): Promise<void> {
       };
       const small = await smallRounds(eps, ro);
       const bulk = await bulkRounds(eps, ro);
-      results.rtt = { rttMs: 2 * delay, bulkBytes: cfg.rttBulkBytes, small, bulk };
+      results.rtt = { rttMs: 2 * delay, method, bulkBytes: cfg.rttBulkBytes, small, bulk };
       for (const ep of eps) await ep.stop();
     } catch (err) {
       notes.push(`rtt failed: ${(err as Error).message.slice(0, 400)}`);

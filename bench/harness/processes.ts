@@ -52,10 +52,12 @@ export interface StartOptions {
   netns?: string;
   /** Keep at most this many characters of output (daemons may log a lot). */
   keep?: number;
+  /** A cleanup step itself (e.g. deleting a namespace): allowed while the bench shuts down. */
+  cleanup?: boolean;
 }
 
 export function start(cmd: string, args: string[], opts: StartOptions = {}): Proc {
-  if (shuttingDown) throw new Error('bench is shutting down');
+  if (shuttingDown && !opts.cleanup) throw new Error('bench is shutting down');
   // `ip netns exec` execs the command, so the pid we get is the command's own (RSS reads rely on it).
   const [file, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...args]] : [cmd, args];
   const child = spawn(file, argv, {
@@ -87,7 +89,7 @@ export function start(cmd: string, args: string[], opts: StartOptions = {}): Pro
     await exited;
     clearTimeout(timer);
   };
-  onCleanup(() => stop());
+  if (!opts.cleanup) onCleanup(() => stop());
   return { child, pid: child.pid ?? -1, output: () => out, exited, stop };
 }
 

@@ -170,12 +170,19 @@ export function renderMarkdown(r: Results, analysis: string): string {
       'failed (goal 0).',
       '',
     );
-  lines.push(`## With ${r.rtt?.rttMs ?? 20} ms RTT (tc netem between two network namespaces)`, '');
+  const byLine = r.rtt?.method === 'delayline';
+  lines.push(
+    `## With ${r.rtt?.rttMs ?? 20} ms RTT (${byLine ? 'a userspace delay line' : 'tc netem'} between two network namespaces)`,
+    '',
+  );
   if (r.rtt) {
     lines.push(
       'Origin and the tunnel clients in one namespace, tunnel servers and the load generator in the other, 10 ms',
-      'netem delay on each end of the veth link. `direct` here is plain TCP over the same link: the load generator',
-      'talks to the origin across it.',
+      byLine
+        ? 'of delay each way. This kernel has no netem qdisc, so `bench/harness/delayline.py` adds it: a TUN device in ' +
+            'each namespace, every packet moved to the other after 10 ms, in order, no rate limit, no loss.'
+        : 'netem delay on each end of the veth link.',
+      '`direct` here is plain TCP over the same link: the load generator talks to the origin across it.',
       '',
       ...smallTable(r.rtt.small),
       '',

@@ -53,6 +53,8 @@ export interface Results {
   ready?: { runsMs: number[]; medianMs: number; apiMedianMs?: number; failures: number };
   rtt?: {
     rttMs: number;
+    /** How the delay was added (absent in results from before the delay line: netem). */
+    method?: 'netem' | 'delayline';
     bulkBytes: number;
     small: Partial<Record<AnchorName, SmallSeries>>;
     bulk: Partial<Record<AnchorName, BulkSeries>>;
