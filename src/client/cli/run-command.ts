@@ -25,6 +25,7 @@ import { ExitCode } from '../exit-codes.js';
 import { startClient } from '../run.js';
 import { runHelp } from './help.js';
 import { versionInfo } from './version-info.js';
+import { tuneHeapGrowth } from '../../runtime/heap.js';
 
 function fail(message: string, code: number = ExitCode.CONFIG): never {
   process.stderr.write(`sc: ${message}\n`);
@@ -54,6 +55,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     throw err;
   }
   const { options: opts, sources } = parsed;
+  tuneHeapGrowth();
 
   let logFile: LogFile | null = null;
   if (opts.logFile) {

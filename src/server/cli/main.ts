@@ -10,6 +10,7 @@ import { parseDuration } from '../../options/duration.js';
 import { VERSION } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
+import { tuneHeapGrowth } from '../../runtime/heap.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -136,6 +137,7 @@ async function start(argv: string[]): Promise<number> {
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
   // Loaded here so that `sc-server admin` does not pay for the whole server's modules.
   const { startServer } = await import('../run.js');
+  tuneHeapGrowth();
   const server = await startServer(cfg, log);
   if (server.generatedAdmin) {
     // Printed once, on the start that created it; the store keeps only a keyed hash.
