@@ -4,7 +4,7 @@
  *
  *   --quick              short run for day-to-day use (< 2 min); results go to .bench-work/, docs untouched
  *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt (results go to .bench-work/)
- *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, sluice (default all)
+ *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, tlspipe, sluice (default all)
  *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
  *   --render             only re-render the docs from bench/results/latest.json
  *   --write-docs         write docs and latest.json even for a --quick or --only run
@@ -28,6 +28,7 @@ import { startLocaltunnel } from './anchors/localtunnel.js';
 import { startSluice } from './anchors/sluice.js';
 import { startSquid } from './anchors/squid.js';
 import { startSsh } from './anchors/ssh.js';
+import { startTlsPipe } from './anchors/tls-pipe.js';
 import { sparseFile } from './harness/curl-bulk.js';
 import { createLink, delayMethod } from './harness/netns.js';
 import { cleanupAll, start, tempDir, waitFor } from './harness/processes.js';
@@ -51,6 +52,7 @@ const starters: Record<AnchorName, (p: Placement) => Promise<Endpoint>> = {
   squid: startSquid,
   ssh: startSsh,
   localtunnel: startLocaltunnel,
+  tlspipe: startTlsPipe,
   sluice: startSluice,
 };
 

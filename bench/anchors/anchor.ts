@@ -2,8 +2,9 @@
  * What every anchor hands the workloads: how a client reaches the origin through it. The same load tools
  * (wrk, curl) then run against every anchor, so only the path differs.
  */
-export type AnchorName = 'direct' | 'squid' | 'ssh' | 'localtunnel' | 'sluice';
-export const ANCHORS: readonly AnchorName[] = ['direct', 'squid', 'ssh', 'localtunnel', 'sluice'];
+export type AnchorName = 'direct' | 'squid' | 'ssh' | 'localtunnel' | 'tlspipe' | 'sluice';
+/** `tlspipe` is not a product but the floor: two bare Node TLS relays (anchors/tls-pipe.ts). */
+export const ANCHORS: readonly AnchorName[] = ['direct', 'squid', 'ssh', 'localtunnel', 'tlspipe', 'sluice'];
 
 export interface Endpoint {
   name: AnchorName;

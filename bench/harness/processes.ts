@@ -1,12 +1,15 @@
 /**
  * Child processes and cleanup for the bench. Every daemon the bench starts is registered here so that one
  * cleanup (normal end, failure or SIGINT) stops them all and removes temp dirs and namespaces.
+ * SLUICE_BENCH_LOG_DIR=<dir> also writes each process's output to <dir>/<script>-<pid>.log (e.g. with
+ * SLUICE_BENCH_NODE_FLAGS=--trace-gc).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export interface Proc {
   child: ChildProcess;
@@ -67,7 +70,13 @@ export function start(cmd: string, args: string[], opts: StartOptions = {}): Pro
   });
   const keep = opts.keep ?? 64_000;
   let out = '';
+  const log = process.env.SLUICE_BENCH_LOG_DIR
+    ? createWriteStream(
+        join(process.env.SLUICE_BENCH_LOG_DIR, `${basename(args[0] ?? cmd)}-${child.pid}.log`),
+      )
+    : undefined;
   const add = (b: Buffer): void => {
+    log?.write(b);
     out += b.toString();
     if (out.length > keep * 2) out = out.slice(-keep);
   };

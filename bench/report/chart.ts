@@ -10,6 +10,7 @@ const NAME: Record<AnchorName, string> = {
   squid: 'squid',
   ssh: 'ssh -R',
   localtunnel: 'localtunnel',
+  tlspipe: 'Node TLS pipe',
   sluice: 'Sluice',
 };
 

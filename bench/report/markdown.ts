@@ -8,6 +8,7 @@ const LABEL: Record<AnchorName, string> = {
   squid: 'squid (one proxy hop)',
   ssh: 'OpenSSH `ssh -R`',
   localtunnel: 'localtunnel',
+  tlspipe: 'floor: bare Node TLS pipe (2 processes)',
   sluice: '**Sluice** (proxy entry + TLS tunnel + sc)',
 };
 
