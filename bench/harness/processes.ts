@@ -72,7 +72,10 @@ export function start(cmd: string, args: string[], opts: StartOptions = {}): Pro
   let out = '';
   const log = process.env.SLUICE_BENCH_LOG_DIR
     ? createWriteStream(
-        join(process.env.SLUICE_BENCH_LOG_DIR, `${basename(args[0] ?? cmd)}-${child.pid}.log`),
+        join(
+          process.env.SLUICE_BENCH_LOG_DIR,
+          `${basename(args.find((a) => !a.startsWith('-')) ?? cmd)}-${child.pid}.log`,
+        ),
       )
     : undefined;
   const add = (b: Buffer): void => {

@@ -213,3 +213,38 @@ test('bad later requests on a spliced connection get 400 or 431 from sc (smuggli
   assert.equal(both.match(/HTTP\/1\.1 200 /g)?.length, 3, both);
   assert.equal(origin.hits, 6);
 });
+
+test('--http-response-header-timeout runs per request on a spliced connection', async (t) => {
+  // /slow/MS answers after MS milliseconds.
+  const app = http.createServer((req, res) => {
+    const ms = Number(/^\/slow\/(\d+)$/.exec(req.url ?? '')?.[1] ?? 0);
+    setTimeout(() => res.end(`after ${ms}`), ms);
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    app.closeAllConnections();
+    app.close();
+  });
+  const url = `http://127.0.0.1:${(app.address() as net.AddressInfo).port}`;
+  const server = await startServer(t);
+  const name = 'deadline';
+  await startClient(t, server, {
+    user: ADMIN.user,
+    key: ADMIN.key,
+    name,
+    args: ['--http-response-header-timeout', '1s'],
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: name };
+
+  assert.equal((await get(server, agent, creds, `${url}/slow/0`)).status, 200);
+  // The second request's deadline counts from its own start: a deadline left over from the first (due ~1 s
+  // after it) would cut it off while it waits.
+  await new Promise((r) => setTimeout(r, 700));
+  const second = await get(server, agent, creds, `${url}/slow/400`);
+  assert.deepEqual([second.status, second.body, second.reused], [200, 'after 400', true]);
+  const third = await get(server, agent, creds, `${url}/slow/3000`);
+  assert.deepEqual([third.status, third.reused], [504, true]);
+  assert.match(third.body, /response_timeout|header/i);
+});

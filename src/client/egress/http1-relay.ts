@@ -62,6 +62,7 @@ interface Exchange {
   method: string;
   url: string;
   t0: bigint;
+  m: MethodMetrics;
   req: Body;
   reqLeft: number;
   reqChunks?: ChunkedScanner;
@@ -75,10 +76,9 @@ interface Exchange {
   closeAfter: boolean;
   reqHeaders?: Record<string, string>;
   resHeaders?: Record<string, string>;
-  timer?: NodeJS.Timeout;
   /** Sent on a kept-alive target connection: one retry on a fresh one if it closes before answering. */
   reused: boolean;
-  retry?: Buffer;
+  retry?: string;
 }
 
 interface MethodMetrics {
@@ -118,9 +118,12 @@ function concat(a: Buffer, b: Buffer): Buffer {
   return a.length === 0 ? b : Buffer.concat([a, b]);
 }
 
+const HOP_SET = new Set(HOP);
+
 /** Whether the sender keeps the connection open after this message (HTTP/1.0 must ask, 1.1 must refuse). */
-function keepsAlive(head: Head, http10: boolean): boolean {
-  const conn = values(head, 'connection').join(',').toLowerCase();
+function keepsAlive(connection: string[], http10: boolean): boolean {
+  if (connection.length === 0) return !http10;
+  const conn = connection.join(',').toLowerCase();
   return http10 ? /\bkeep-alive\b/.test(conn) : !/\bclose\b/.test(conn);
 }
 
@@ -128,14 +131,20 @@ function keepsAlive(head: Head, http10: boolean): boolean {
  * `first`, then the head's end-to-end fields as sent (hop-by-hop ones, those its Connection names and `skip`
  * left out), then `Via` with our hop added. Content-Length and Transfer-Encoding stay: bodies pass unchanged.
  */
-function rewrite(first: string[], head: Head, http10: boolean, skip?: string): string[] {
-  const drop = new Set(HOP);
-  if (skip) drop.add(skip);
-  for (const v of values(head, 'connection')) for (const t of v.split(',')) drop.add(t.trim().toLowerCase());
+function rewrite(
+  first: string[],
+  head: Head,
+  connection: string[],
+  http10: boolean,
+  skip?: string,
+): string[] {
+  // The fields the Connection header names are hop-by-hop too (usually none).
+  const named: string[] = [];
+  for (const v of connection) for (const t of v.split(',')) named.push(t.trim().toLowerCase());
   const via: string[] = [];
   for (let i = 0; i < head.fields.length; i++) {
     const l = head.lower[i]!;
-    if (drop.has(l)) continue;
+    if (HOP_SET.has(l) || l === skip || (named.length > 0 && named.includes(l))) continue;
     const [n, v] = head.fields[i]!;
     if (l === 'via') via.push(v);
     else first.push(`${n}: ${v}`);
@@ -164,7 +173,11 @@ export class Http1Relay {
   private boundSet = false;
   private browserEnded = false;
   private closed = false;
-  private idle: NodeJS.Timeout | undefined;
+  /** One timer each, refreshed per use rather than created per request; their callbacks check the state. */
+  private readonly idle: NodeJS.Timeout;
+  private headTimer: NodeJS.Timeout | undefined;
+  /** The exchange waiting for its response head, whose deadline `headTimer` holds. */
+  private awaiting: Exchange | null = null;
   private tornDown = false;
   /** A rewritten response head not yet written: it goes with the first body bytes. */
   private pendingHead: Buffer | null = null;
@@ -181,7 +194,9 @@ export class Http1Relay {
     });
     s.on('error', () => this.teardown());
     s.on('close', () => this.teardown());
-    this.armIdle();
+    this.idle = setTimeout(() => {
+      if (!this.ex) this.closeIfIdle();
+    }, deps.idleMs).unref();
   }
 
   /** Shutdown: the connection goes now, whatever it is doing. */
@@ -196,9 +211,20 @@ export class Http1Relay {
   }
 
   private armIdle(): void {
-    clearTimeout(this.idle);
-    this.idle = setTimeout(() => this.closeIfIdle(), this.deps.idleMs);
-    this.idle.unref();
+    this.idle.refresh();
+  }
+
+  /** Starts the response-header deadline of the current exchange (--response-header-timeout). */
+  private waitHead(): void {
+    const t = this.deps.policy.responseHeaderTimeoutMs;
+    if (t <= 0) return;
+    this.awaiting = this.ex;
+    if (this.headTimer) this.headTimer.refresh();
+    else
+      this.headTimer = setTimeout(() => {
+        const ex = this.awaiting;
+        if (ex && ex === this.ex) this.fail('response_timeout', ex.url);
+      }, t).unref();
   }
 
   private fromBrowser(chunk: Buffer): void {
@@ -226,7 +252,6 @@ export class Http1Relay {
         this.reject('header_too_large');
       return;
     }
-    clearTimeout(this.idle);
     this.inBuf = EMPTY;
     const rest = buf.subarray(end + 4);
     let head: Head;
@@ -267,16 +292,19 @@ export class Http1Relay {
       return this.reject('bad_request', (err as Error).message);
     }
     const http10 = m[3] === '0';
-    const closeAfter = !keepsAlive(head, http10);
+    const connection = values(head, 'connection');
+    const closeAfter = !keepsAlive(connection, http10);
 
     // Absolute form: the target's authority replaces whatever Host the client sent (RFC 9112, 3.2.2).
     const first = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
-    const lines = rewrite(first, head, http10, 'host');
+    const lines = rewrite(first, head, connection, http10, 'host');
 
-    const { metrics } = this.deps;
-    metricsFor(metrics, method).inFlight.inc();
+    const mm = metricsFor(this.deps.metrics, method);
+    mm.inFlight.inc();
+    const outHead = `${lines.join('\r\n')}\r\n\r\n`;
     const ex: Exchange = {
       method,
+      m: mm,
       url: url.href,
       t0: process.hrtime.bigint(),
       req,
@@ -289,10 +317,9 @@ export class Http1Relay {
       closeAfter,
       reqHeaders: this.deps.logHttp ? asRecord(head) : undefined,
       reused: false,
-      retry: req.kind === 'none' ? Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1') : undefined,
+      retry: req.kind === 'none' ? outHead : undefined,
     };
     this.ex = ex;
-    const outHead = ex.retry ?? Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || 80);
     try {
@@ -304,7 +331,7 @@ export class Http1Relay {
   }
 
   /** Writes the head (and the body bytes already read) to a kept-alive target connection or a new one. */
-  private send(key: string, host: string, port: number, head: Buffer, rest: Buffer): void {
+  private send(key: string, host: string, port: number, head: string, rest: Buffer): void {
     const ex = this.ex!;
     if (this.origin && this.originKey === key && this.originReusable && !this.origin.destroyed) {
       ex.reused = true;
@@ -328,11 +355,11 @@ export class Http1Relay {
     );
   }
 
-  private started(head: Buffer, rest: Buffer): void {
+  private started(head: string, rest: Buffer): void {
     const ex = this.ex!;
-    const t = this.deps.policy.responseHeaderTimeoutMs;
-    if (t > 0) ex.timer = setTimeout(() => this.fail('response_timeout', ex.url), t);
-    this.origin!.write(head);
+    this.waitHead();
+    // A string: the socket converts it natively, no Buffer to allocate (the origin is plain TCP, not HTTP/2).
+    this.origin!.write(head, 'latin1');
     if (rest.length) this.requestBody(rest);
     // Body bytes that arrived while the target was being dialled.
     if (!ex.reqDone && this.inBuf.length) {
@@ -422,7 +449,7 @@ export class Http1Relay {
         continue;
       }
       this.outBuf = EMPTY;
-      clearTimeout(ex.timer);
+      this.awaiting = null;
       let res: Body;
       try {
         res =
@@ -432,7 +459,8 @@ export class Http1Relay {
       } catch (err) {
         return this.fail('upstream_reset', (err as Error).message);
       }
-      this.originReusable = res.kind !== 'close' && keepsAlive(head, http10);
+      const connection = values(head, 'connection');
+      this.originReusable = res.kind !== 'close' && keepsAlive(connection, http10);
       if (res.kind === 'close' || this.deps.draining()) ex.closeAfter = true;
       ex.res = res;
       ex.resLeft = res.kind === 'length' ? res.n : 0;
@@ -441,7 +469,7 @@ export class Http1Relay {
       if (this.deps.logHttp) ex.resHeaders = asRecord(head);
 
       const reason = head.line.slice(13); // what follows "HTTP/1.x NNN "
-      const lines = rewrite([`HTTP/1.1 ${status}${reason ? ` ${reason}` : ''}`], head, http10);
+      const lines = rewrite([`HTTP/1.1 ${status}${reason ? ` ${reason}` : ''}`], head, connection, http10);
       if (ex.closeAfter) lines.push('Connection: close');
       ex.answered = true;
       const out = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
@@ -499,7 +527,7 @@ export class Http1Relay {
       ex.reused = false;
       const host = u.hostname.replace(/^\[|\]$/g, '');
       const port = Number(u.port || 80);
-      clearTimeout(ex.timer);
+      this.awaiting = null;
       const head = ex.retry;
       ex.retry = undefined;
       this.send(`${host}:${port}`, host, port, head, EMPTY);
@@ -514,18 +542,17 @@ export class Http1Relay {
     const ex = this.ex;
     if (!ex) return;
     this.ex = null;
-    clearTimeout(ex.timer);
-    const { metrics } = this.deps;
-    const m = metricsFor(metrics, ex.method);
-    m.inFlight.dec();
-    const done = m.byCode(ex.status);
+    this.awaiting = null;
+    const ns = Number(process.hrtime.bigint() - ex.t0);
+    ex.m.inFlight.dec();
+    const done = ex.m.byCode(ex.status);
     done.total.inc();
-    done.duration.observe(Number(process.hrtime.bigint() - ex.t0) / 1e9);
+    done.duration.observe(ns / 1e9);
     this.deps.logHttp?.({
       method: ex.method,
       url: ex.url,
       status: ex.status,
-      durationMs: Math.round(Number(process.hrtime.bigint() - ex.t0) / 1e6),
+      durationMs: Math.round(ns / 1e6),
       reqHeaders: ex.reqHeaders,
       resHeaders: ex.resHeaders,
       error,
@@ -568,13 +595,13 @@ export class Http1Relay {
     if (this.closed || this.s.destroyed) return;
     this.s.end(errorResponse(code, detail, {}, !head));
     this.closed = true;
-    clearTimeout(this.idle);
+    this.stopTimers();
   }
 
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idle);
+    this.stopTimers();
     this.dropOrigin();
     this.s.end();
   }
@@ -586,8 +613,14 @@ export class Http1Relay {
     socket?.destroy();
   }
 
-  private teardown(): void {
+  private stopTimers(): void {
     clearTimeout(this.idle);
+    clearTimeout(this.headTimer);
+    this.awaiting = null;
+  }
+
+  private teardown(): void {
+    this.stopTimers();
     if (this.tornDown) return;
     this.tornDown = true;
     if (this.ex) this.record('canceled');
