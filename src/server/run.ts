@@ -16,7 +16,7 @@ import type { Account } from './store/types.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
-import { createProxyEntry } from './proxy/proxy-entry.js';
+import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
 import { createServerMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
@@ -197,7 +197,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     generatedAdmin: admin.accessKey ? { username: admin.username, accessKey: admin.accessKey } : null,
     async close() {
       tunnels.stopReaper();
-      await Promise.all([close(proxy), close(rest)]);
+      await Promise.all([closeProxyEntry(proxy), close(rest)]);
       // Tunnels stay "running" in the store: their clients reconnect when the server is back.
       for (const t of registry.all()) for (const c of t.conns) c.drain();
       await close(edge);

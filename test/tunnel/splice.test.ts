@@ -248,3 +248,59 @@ test('--http-response-header-timeout runs per request on a spliced connection', 
   assert.deepEqual([third.status, third.reused], [504, true]);
   assert.match(third.body, /response_timeout|header/i);
 });
+
+/** Opens a raw connection to the proxy entry, writes `bytes` and half-closes; resolves with what came back. */
+function halfClose(server: ServerProc, bytes: string): Promise<string> {
+  const i = server.info.proxy_address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const s = net.connect(
+      Number(server.info.proxy_address.slice(i + 1)),
+      server.info.proxy_address.slice(0, i),
+    );
+    let got = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`the proxy kept the connection open (got ${JSON.stringify(got)})`));
+    }, 10_000);
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', reject);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    s.on('connect', () => s.end(bytes));
+  });
+}
+
+test('a client that stops sending before a whole request head is answered and closed, not left half-open', async (t) => {
+  const server = await startServer(t);
+  // Resolving at all is the point: the proxy closes its side (before the fix it waited for more bytes forever).
+  assert.equal(await halfClose(server, ''), '');
+  const partial = await halfClose(server, 'GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n');
+  assert.match(partial, /^HTTP\/1\.1 400 /);
+  assert.match(partial, /x-sluice-error: bad_request/i);
+});
+
+test('SIGTERM stops sc-server at once with a spliced connection and a CONNECT tunnel still open', async (t) => {
+  const { origin, server, agent, creds } = await ownTunnel(t, 'open', 'open');
+  const echo = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  t.after(() => echo.close());
+  assert.equal((await get(server, agent, creds, origin.url)).status, 200); // an idle spliced connection stays
+  const i = server.info.proxy_address.lastIndexOf(':');
+  const tunnel = net.connect(
+    Number(server.info.proxy_address.slice(i + 1)),
+    server.info.proxy_address.slice(0, i),
+  );
+  t.after(() => tunnel.destroy());
+  const target = `127.0.0.1:${(echo.address() as net.AddressInfo).port}`;
+  tunnel.write(
+    `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\nProxy-Authorization: ${authHeader(creds)}\r\n\r\n`,
+  );
+  const established = await new Promise<string>((r) => tunnel.once('data', (d: Buffer) => r(d.toString())));
+  assert.match(established, /^HTTP\/1\.1 200 /);
+  const closed = new Promise<void>((r) => tunnel.once('close', () => r()));
+  // stop() falls back to SIGKILL (exit code null) after 10 s: 0 means sc-server closed both and exited itself.
+  assert.equal(await server.stop('SIGTERM'), 0);
+  await closed;
+});

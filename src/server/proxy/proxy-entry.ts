@@ -135,6 +135,21 @@ function countSocket(count: ReturnType<typeof counter>, socket: Duplex, method: 
   });
 }
 
+const accepted = new WeakMap<http.Server, Set<Socket>>();
+
+/**
+ * Stops the proxy entry: no new connections, and every open one closed now (requests in flight fail; browsers
+ * retry elsewhere). Node's closeAllConnections() alone misses the sockets it has handed over: spliced
+ * connections, CONNECT tunnels and upgrades, which would keep close() waiting for their clients.
+ */
+export function closeProxyEntry(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+    for (const socket of accepted.get(server) ?? []) socket.destroy();
+  });
+}
+
 export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   const count = counter(deps);
   const maxHeaderSize = deps.maxHeaderSize ?? 16 * 1024;
@@ -211,6 +226,14 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
       ),
     );
   }
+  // Every accepted socket, so shutdown can close those Node's server no longer tracks (spliced, CONNECT, upgraded).
+  // Added last: the splice set-up above takes Node's own connection listener as the first one.
+  const sockets = new Set<Socket>();
+  accepted.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   return server;
 }
 

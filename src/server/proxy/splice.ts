@@ -10,6 +10,7 @@
  */
 import type { Socket } from 'node:net';
 import { CRLF2, parseHead, values, type Head } from '../../protocol/http1-framing.js';
+import { writeSocketError } from './error-response.js';
 
 /** How long a new connection may take to send a complete first request head before Node's server takes over. */
 const SNIFF_TIMEOUT_MS = 10_000;
@@ -62,7 +63,15 @@ export function sniff(
   const stop = (): void => {
     clearTimeout(timer);
     socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
     socket.pause();
+  };
+  // The client stopped sending before a whole head: nothing to splice, and Node's parser, handed a socket whose
+  // 'end' has passed, would wait for more. Answer (or just close) here, so the socket does not sit half-open.
+  const onEnd = (): void => {
+    stop();
+    if (buf.length === 0) socket.end();
+    else writeSocketError(socket, 'bad_request', 'the connection ended inside the request head');
   };
   const giveUp = (): void => {
     stop();
@@ -87,4 +96,5 @@ export function sniff(
   socket.once('close', () => clearTimeout(timer));
   socket.on('error', noop);
   socket.on('data', onData);
+  socket.once('end', onEnd);
 }
