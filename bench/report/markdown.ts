@@ -87,7 +87,7 @@ export function renderMarkdown(r: Results, analysis: string): string {
     `(A B C …, A B C …, ...) over ${r.meta.rounds} round(s). Every figure is a median over rounds; every ratio is`,
     'the median of the per-round ratios, so drift on the shared machine hits both sides of a ratio alike.',
     '"Path CPU" is the CPU time of the path\'s own processes (squid; ssh and sshd; the localtunnel client and',
-    'server; the floor\'s two relays; sc and sc-server) per request or per GB, read from /proc around each',
+    "server; the floor's two relays; sc and sc-server) per request or per GB, read from /proc around each",
     'measurement. The floor is not a product: two bare Node TLS relays (bench/tls-pipe.ts), the least any tunnel',
     'made of two Node processes pays; it shows which targets Node itself puts out of reach on this machine.',
     '',
