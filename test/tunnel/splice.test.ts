@@ -15,6 +15,7 @@ import {
   startServer,
   type ServerProc,
   type TestContext,
+  waitFor,
 } from '../control-plane/harness.js';
 
 interface Creds {
@@ -303,4 +304,30 @@ test('SIGTERM stops sc-server at once with a spliced connection and a CONNECT tu
   // stop() falls back to SIGKILL (exit code null) after 10 s: 0 means sc-server closed both and exited itself.
   assert.equal(await server.stop('SIGTERM'), 0);
   await closed;
+});
+
+test('a client that stops sending inside a request body gets 400 on a spliced connection; the target is let go', async (t) => {
+  let aborted = false;
+  const app = http.createServer((req, res) => {
+    req.on('close', () => (aborted = !req.complete));
+    req.resume();
+    req.on('end', () => res.end('whole body'));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    app.closeAllConnections();
+    app.close();
+  });
+  const target = `127.0.0.1:${(app.address() as net.AddressInfo).port}`;
+  const server = await startServer(t);
+  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'cut' });
+  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'cut' };
+  const got = await halfClose(
+    server,
+    `PUT http://${target}/ HTTP/1.1\r\nHost: ${target}\r\nProxy-Authorization: ${authHeader(creds)}\r\n` +
+      'Content-Length: 10\r\n\r\nabc',
+  );
+  assert.match(got, /^HTTP\/1\.1 400 /);
+  assert.match(got, /x-sluice-error: bad_request/i);
+  await waitFor('the target to see its connection closed', () => aborted || undefined);
 });

@@ -191,6 +191,7 @@ export class Http1Relay {
     s.on('end', () => {
       this.browserEnded = true;
       if (!this.ex) this.finish();
+      else this.truncated();
     });
     s.on('error', () => this.teardown());
     s.on('close', () => this.teardown());
@@ -367,6 +368,19 @@ export class Http1Relay {
       this.inBuf = EMPTY;
       this.requestBody(more);
     }
+    this.truncated();
+  }
+
+  /**
+   * The browser stopped sending: a request body it has not finished can never end, so answer 400 (or reset, if
+   * the response has begun) instead of leaving the target waiting for the rest. Body bytes still buffered while
+   * the target is dialled are not missing: this runs again once they are written.
+   */
+  private truncated(): void {
+    const ex = this.ex;
+    if (!this.browserEnded || !ex || ex.reqDone || this.inBuf.length > 0) return;
+    if (!this.origin || this.origin.connecting) return;
+    this.fail('bad_request', 'the connection ended inside the request body');
   }
 
   private requestBody(buf: Buffer): void {
