@@ -30,6 +30,21 @@ function authHeader(c: Creds): string {
   return 'Basic ' + Buffer.from(`${user}:${c.key}`).toString('base64');
 }
 
+/** The proxy entry's host and port. */
+function proxyAt(server: ServerProc): { host: string; port: number } {
+  const i = server.info.proxy_address.lastIndexOf(':');
+  return {
+    host: server.info.proxy_address.slice(0, i),
+    port: Number(server.info.proxy_address.slice(i + 1)),
+  };
+}
+
+/** A raw connection to the proxy entry. */
+function dialProxy(server: ServerProc): net.Socket {
+  const { host, port } = proxyAt(server);
+  return net.connect(port, host);
+}
+
 /** One GET on `agent` (a keep-alive agent with one socket); rejects when the connection drops unanswered. */
 function get(
   server: ServerProc,
@@ -37,12 +52,12 @@ function get(
   c: Creds,
   url: string,
 ): Promise<{ status: number; body: string; reused: boolean }> {
-  const i = server.info.proxy_address.lastIndexOf(':');
+  const { host, port } = proxyAt(server);
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: server.info.proxy_address.slice(0, i),
-        port: Number(server.info.proxy_address.slice(i + 1)),
+        host,
+        port,
         path: url,
         agent,
         headers: { 'proxy-authorization': authHeader(c) },
@@ -158,11 +173,7 @@ async function twoOnOneConnection(
   second: string,
   until: (out: string) => boolean = () => false,
 ): Promise<string> {
-  const i = server.info.proxy_address.lastIndexOf(':');
-  const socket = net.connect(
-    Number(server.info.proxy_address.slice(i + 1)),
-    server.info.proxy_address.slice(0, i),
-  );
+  const socket = dialProxy(server);
   let out = '';
   socket.setEncoding('latin1');
   socket.on('data', (d: string) => (out += d));
@@ -252,12 +263,8 @@ test('--http-response-header-timeout runs per request on a spliced connection', 
 
 /** Opens a raw connection to the proxy entry, writes `bytes` and half-closes; resolves with what came back. */
 function halfClose(server: ServerProc, bytes: string): Promise<string> {
-  const i = server.info.proxy_address.lastIndexOf(':');
   return new Promise((resolve, reject) => {
-    const s = net.connect(
-      Number(server.info.proxy_address.slice(i + 1)),
-      server.info.proxy_address.slice(0, i),
-    );
+    const s = dialProxy(server);
     let got = '';
     const timer = setTimeout(() => {
       s.destroy();
@@ -288,11 +295,7 @@ test('SIGTERM stops sc-server at once with a spliced connection and a CONNECT tu
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   t.after(() => echo.close());
   assert.equal((await get(server, agent, creds, origin.url)).status, 200); // an idle spliced connection stays
-  const i = server.info.proxy_address.lastIndexOf(':');
-  const tunnel = net.connect(
-    Number(server.info.proxy_address.slice(i + 1)),
-    server.info.proxy_address.slice(0, i),
-  );
+  const tunnel = dialProxy(server);
   t.after(() => tunnel.destroy());
   const target = `127.0.0.1:${(echo.address() as net.AddressInfo).port}`;
   tunnel.write(
