@@ -108,6 +108,8 @@ export async function startSluiceClient(
       '--api-address',
       `${LOOPBACK}:0`,
       ...extra,
+      // SLUICE_BENCH_CLIENT_ARGS="--tunnel-connections 2" to A/B an sc setting.
+      ...(process.env.SLUICE_BENCH_CLIENT_ARGS ?? '').split(' ').filter(Boolean),
     ],
     { netns: place.clientNs },
   );
