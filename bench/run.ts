@@ -108,7 +108,7 @@ async function startAnchors(names: AnchorName[], place: Placement, notes: string
 }
 
 async function ensureTools(): Promise<void> {
-  const need = ['wrk', 'squid', 'ssh', 'curl', 'tc'].filter(
+  const need = ['wrk', 'squid', 'ssh', 'curl', 'tc', 'python3'].filter(
     (t) => !['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(join(d, t))),
   );
   if (need.length === 0 && existsSync('/usr/sbin/sshd')) return;

@@ -12,6 +12,8 @@ if [ "${1:-}" = "--bench" ]; then
   have ssh || need+=(openssh-client)
   have wrk || need+=(wrk)
   have tc || need+=(iproute2)
+  # The 20 ms RTT workload's delay line on kernels without netem (bench/harness/delayline.py).
+  have python3 || need+=(python3)
 fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then

@@ -73,7 +73,7 @@ export async function createLink(delayMsEachWay: number, method: DelayMethod = '
   onCleanup(() => run('ip', ['netns', 'del', serverNs], { cleanup: true }).then(() => undefined));
   if (method === 'delayline' && delayMsEachWay > 0) {
     // The devices are created in this namespace by the delay line, then moved (the open files go with them).
-    const line = start('python3', [delayline, vc, vs, String(delayMsEachWay)]);
+    const line = start('/usr/bin/python3', [delayline, vc, vs, String(delayMsEachWay)]);
     await waitFor('delay line', async () => {
       if (line.child.exitCode !== null) throw new Error(`exited: ${line.output().slice(-500)}`);
       return line.output().includes('ready') || undefined;
