@@ -46,6 +46,8 @@ function connect(proxy: string, auth: string, target: string): Promise<net.Socke
     };
     s.on('data', onData);
     s.on('error', reject);
+    // Closed without an answer: a failure to report, not a promise that never settles.
+    s.on('close', () => resolve(`closed before a response (got ${JSON.stringify(buf)})`));
   });
 }
 
@@ -61,6 +63,7 @@ function echoOnce(s: net.Socket, msg: string): Promise<string> {
     };
     s.on('data', onData);
     s.once('error', reject);
+    s.once('close', () => reject(new Error(`closed after ${JSON.stringify(got)} of ${JSON.stringify(msg)}`)));
     s.write(msg);
   });
 }

@@ -104,7 +104,9 @@ test('a cut tunnel connection fails only its streams; the other carries on, it r
   assert.equal(conns.length, 2, `two tunnel connections, got: ${conns.join(' | ')}`);
   const sport = /127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:\d+\s*$/.exec(conns[0]!)?.[1];
   assert.ok(sport);
-  execFileSync('ss', ['-K', '-tn', 'state', 'established', `( sport = :${sport} )`]);
+  // Both ports: a source port alone also matches other tests' sockets that happen to use it, and killing those
+  // made a concurrent test wait for ever.
+  execFileSync('ss', ['-K', '-tn', 'state', 'established', `( sport = :${sport} and dport = :${edgePort} )`]);
 
   // The two requests on the cut connection fail with a clear error; the other two are still held.
   const settled: Reply[] = [];

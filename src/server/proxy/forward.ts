@@ -5,7 +5,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { ERROR_HEADER, isProxyErrorCode } from '../../protocol/errors.js';
+import { ERROR_HEADER, isProxyErrorCode, proxyErrors } from '../../protocol/errors.js';
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
 import {
   endToEndHeaders,
@@ -102,14 +102,16 @@ function relayFailure(stream: ClientHttp2Stream, h: IncomingHttpHeaders, socket:
     if ((size += c.length) <= 4096) chunks.push(c);
   });
   stream.on('end', () => {
-    const status = Number(h[':status']);
+    if (!isProxyErrorCode(code)) return writeSocketError(socket, 'dial_failed', `status ${h[':status']}`);
+    // sc's own explanation goes to the browser as sent (bytes, so Content-Length holds whatever they are); the
+    // status is the error table's for the code.
     const body = Buffer.concat(chunks);
-    if (!isProxyErrorCode(code)) return writeSocketError(socket, 'dial_failed', `status ${status}`);
+    const status = proxyErrors[code].status;
     answeredErrors.set(socket, code);
-    socket.end(
+    const head =
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${body.length}\r\nX-Sluice-Error: ${code}\r\nConnection: close\r\n\r\n${body.toString('utf8')}`,
-    );
+      `Content-Length: ${body.length}\r\nX-Sluice-Error: ${code}\r\nConnection: close\r\n\r\n`;
+    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   });
 }
 
