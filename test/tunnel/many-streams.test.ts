@@ -134,3 +134,49 @@ test('past total stream capacity a request waits for a free slot, then gets 503 
   assert.equal(await echoOnce(got as net.Socket, 'queued'), 'queued');
   (got as net.Socket).destroy();
 });
+
+test('a browser that leaves while its CONNECT waits in the queue leaves no stream open, and the slot is reused', async (t) => {
+  let open = 0;
+  const target = net.createServer((c) => {
+    open++;
+    c.on('error', () => undefined);
+    c.on('close', () => open--);
+    c.pipe(c);
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  t.after(() => target.close());
+  const server = await startServer(t, { args: ['--queue-timeout', '5s'] });
+  await startClient(t, server, {
+    user: ADMIN.user,
+    key: ADMIN.key,
+    name: 'queue',
+    args: ['--tunnel-connections', '1', '--tunnel-max-concurrent-streams', '1'],
+  });
+  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=queue:${ADMIN.key}`).toString('base64');
+  const to = `127.0.0.1:${(target.address() as net.AddressInfo).port}`;
+  const first = await connect(server.info.proxy_address, auth, to);
+  assert.notEqual(typeof first, 'string');
+
+  // A second CONNECT waits for the only stream; its browser gives up before one is free. (The proxy may still
+  // open a stream for it, as it cannot tell a silent browser has gone, but must close it again.)
+  const [host, port] = server.info.proxy_address.split(':');
+  const leaver = net.connect(Number(port), host, () =>
+    leaver.write(`CONNECT ${to} HTTP/1.1\r\nHost: ${to}\r\nProxy-Authorization: ${auth}\r\n\r\n`),
+  );
+  leaver.on('error', () => undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  leaver.destroy();
+  (first as net.Socket).destroy(); // frees the stream the leaver was waiting for
+  const deadline = Date.now() + 10_000;
+  while (open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(open, 0, 'a target connection stayed open for a browser that had gone');
+
+  const next = await connect(server.info.proxy_address, auth, to);
+  assert.notEqual(
+    typeof next,
+    'string',
+    `the freed stream is usable: ${typeof next === 'string' ? next : ''}`,
+  );
+  assert.equal(await echoOnce(next as net.Socket, 'still'), 'still');
+  (next as net.Socket).destroy();
+});

@@ -102,7 +102,8 @@ function relayFailure(stream: ClientHttp2Stream, h: IncomingHttpHeaders, socket:
     if ((size += c.length) <= 4096) chunks.push(c);
   });
   stream.on('end', () => {
-    if (!isProxyErrorCode(code)) return writeSocketError(socket, 'dial_failed', `status ${h[':status']}`);
+    if (!isProxyErrorCode(code))
+      return writeSocketError(socket, 'dial_failed', `status ${String(h[':status'])}`);
     // sc's own explanation goes to the browser as sent (bytes, so Content-Length holds whatever they are); the
     // status is the error table's for the code.
     const body = Buffer.concat(chunks);
@@ -140,6 +141,9 @@ function openPipe(
   onOpen: (stream: ClientHttp2Stream) => void,
   retry?: () => void,
 ): void {
+  // The browser can go while its request is routed (authorisation, a wait in the queue for a free stream): then
+  // there is nobody to open a stream for, and one opened now would hold the target until it gave up.
+  if (socket.destroyed) return;
   let stream: ClientHttp2Stream;
   try {
     stream = conn.request({ ...extra, ':method': 'CONNECT', ':authority': authority }, false);
