@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
-import { ADMIN, startClient, startServer } from '../control-plane/harness.js';
+import { ADMIN, startClient, startServer, waitFor, type TestContext } from '../control-plane/harness.js';
 
 const ECHO = `
 const net = require('node:net');
@@ -102,16 +102,22 @@ test('10,000 concurrent idle CONNECT streams through one tunnel all still echo',
   assert.ok(echoes.every((e, i) => e === `ping-${i};`));
 });
 
-test('past total stream capacity a request waits for a free slot, then gets 503 tunnel_capacity', async (t) => {
-  const port = await startEcho(t);
-  const server = await startServer(t, { args: ['--queue-timeout', '1s'] });
+/** A server (with `--queue-timeout`) and sc for tunnel `name` with one connection of `streams` streams. */
+async function oneConnectionTunnel(t: TestContext, name: string, queueTimeout: string, streams: number) {
+  const server = await startServer(t, { args: ['--queue-timeout', queueTimeout] });
   await startClient(t, server, {
     user: ADMIN.user,
     key: ADMIN.key,
-    name: 'small',
-    args: ['--tunnel-connections', '1', '--tunnel-max-concurrent-streams', '2'],
+    name,
+    args: ['--tunnel-connections', '1', '--tunnel-max-concurrent-streams', String(streams)],
   });
-  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=small:${ADMIN.key}`).toString('base64');
+  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=${name}:${ADMIN.key}`).toString('base64');
+  return { server, auth };
+}
+
+test('past total stream capacity a request waits for a free slot, then gets 503 tunnel_capacity', async (t) => {
+  const port = await startEcho(t);
+  const { server, auth } = await oneConnectionTunnel(t, 'small', '1s', 2);
   const target = `127.0.0.1:${port}`;
   const a = await connect(server.info.proxy_address, auth, target);
   const b = await connect(server.info.proxy_address, auth, target);
@@ -145,14 +151,7 @@ test('a browser that leaves while its CONNECT waits in the queue leaves no strea
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   t.after(() => target.close());
-  const server = await startServer(t, { args: ['--queue-timeout', '5s'] });
-  await startClient(t, server, {
-    user: ADMIN.user,
-    key: ADMIN.key,
-    name: 'queue',
-    args: ['--tunnel-connections', '1', '--tunnel-max-concurrent-streams', '1'],
-  });
-  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=queue:${ADMIN.key}`).toString('base64');
+  const { server, auth } = await oneConnectionTunnel(t, 'queue', '5s', 1);
   const to = `127.0.0.1:${(target.address() as net.AddressInfo).port}`;
   const first = await connect(server.info.proxy_address, auth, to);
   assert.notEqual(typeof first, 'string');
@@ -167,9 +166,8 @@ test('a browser that leaves while its CONNECT waits in the queue leaves no strea
   await new Promise((r) => setTimeout(r, 300));
   leaver.destroy();
   (first as net.Socket).destroy(); // frees the stream the leaver was waiting for
-  const deadline = Date.now() + 10_000;
-  while (open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(open, 0, 'a target connection stayed open for a browser that had gone');
+  // Throws (fails the test) if a target connection stays open for the browser that had gone.
+  await waitFor('no target connection left open', () => open === 0 || undefined, 10_000);
 
   const next = await connect(server.info.proxy_address, auth, to);
   assert.notEqual(

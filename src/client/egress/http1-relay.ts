@@ -46,7 +46,8 @@ const KNOWN_METHODS = new Set(METHODS);
 const MAX_RESPONSE_HEAD = 64 * 1024;
 /** Browser bytes buffered while an exchange is in progress before the stream is paused. */
 const MAX_BUFFERED = 1024 * 1024;
-const HOP = [
+/** Hop-by-hop fields: never passed on (RFC 9110 7.6.1, plus the proxy ones). */
+const HOP = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -56,7 +57,7 @@ const HOP = [
   'trailer',
   'upgrade',
   'http2-settings',
-];
+]);
 
 interface Exchange {
   method: string;
@@ -118,8 +119,6 @@ function concat(a: Buffer, b: Buffer): Buffer {
   return a.length === 0 ? b : Buffer.concat([a, b]);
 }
 
-const HOP_SET = new Set(HOP);
-
 /** Whether the sender keeps the connection open after this message (HTTP/1.0 must ask, 1.1 must refuse). */
 function keepsAlive(connection: string[], http10: boolean): boolean {
   if (connection.length === 0) return !http10;
@@ -144,7 +143,7 @@ function rewrite(
   const via: string[] = [];
   for (let i = 0; i < head.fields.length; i++) {
     const l = head.lower[i]!;
-    if (HOP_SET.has(l) || l === skip || (named.length > 0 && named.includes(l))) continue;
+    if (HOP.has(l) || l === skip || (named.length > 0 && named.includes(l))) continue;
     const [n, v] = head.fields[i]!;
     if (l === 'via') via.push(v);
     else first.push(`${n}: ${v}`);
