@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { AccountService, loadOrCreateSecret } from '../../src/server/accounts/index.js';
 import { openSqliteStore } from '../../src/server/store/sqlite-store.js';
-import { tempDir } from './harness.js';
+import { tempDir } from '../kit/index.js';
 
 const run = promisify(execFile);
 const MAIN = resolve(import.meta.dirname, '../../src/server/cli/main.js');
@@ -36,7 +36,7 @@ const json = <T>(r: Result): T => {
 };
 
 test('sc-server admin manages users, keys, orgs and teams with clear exit codes', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir();
   const admin = cli(dir);
 
   // No store yet: refused, and nothing is created.

@@ -5,18 +5,22 @@
  * members, and the replaced client exits cleanly knowing why.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import {
-  ADMIN,
-  type ClientProc,
-  type ServerProc,
+  cleanup,
+  proxyGet,
+  rest,
+  type TestClient,
+  type TestServer,
   startClient,
   startOrigin,
   startServer,
   waitFor,
-} from './harness.js';
+} from '../kit/index.js';
 
-type Creds = { user: string; key: string };
+afterEach(cleanup);
+
+type Creds = { username: string; accessKey: string };
 
 interface Shot {
   start: number;
@@ -26,14 +30,14 @@ interface Shot {
 }
 
 /** `n` loops of sequential GETs through the tunnel until stop() is called. */
-function load(s: ServerProc, creds: Creds & { tunnel: string }, url: string, n: number) {
+function load(s: TestServer, creds: Creds & { tunnel: string }, url: string, n: number) {
   const shots: Shot[] = [];
   let running = true;
   const loops = Array.from({ length: n }, async () => {
     while (running) {
       const start = Date.now();
       try {
-        const r = await s.proxyGet(creds, url);
+        const r = await proxyGet(s, creds, url);
         shots.push({ start, end: Date.now(), status: r.status, error: r.error });
       } catch (err) {
         shots.push({ start, end: Date.now(), status: 0, error: (err as Error).message });
@@ -51,16 +55,16 @@ function load(s: ServerProc, creds: Creds & { tunnel: string }, url: string, n: 
   };
 }
 
-async function user(s: ServerProc, username: string): Promise<Creds> {
-  const r = await s.rest('POST', '/admin/users', ADMIN, { username });
+async function user(s: TestServer, username: string): Promise<Creds> {
+  const r = await rest(s, 'POST', '/admin/users', s.admin, { username });
   assert.equal(r.status, 201, r.text);
-  return { user: username, key: (r.json as { access_key: string }).access_key };
+  return { username: username, accessKey: (r.json as { access_key: string }).access_key };
 }
 
-async function tunnelOf(s: ServerProc, who: Creds, client: ClientProc): Promise<string> {
-  const m = /tunnel running id=([0-9a-f]{32})/.exec(client.output);
-  assert.ok(m, client.output);
-  const r = await s.rest('GET', `/${who.user}/tunnels/${m[1]}`, who);
+async function tunnelOf(s: TestServer, who: Creds, client: TestClient): Promise<string> {
+  const m = /tunnel running id=([0-9a-f]{32})/.exec(client.logs());
+  assert.ok(m, client.logs());
+  const r = await rest(s, 'GET', `/${who.username}/tunnels/${m[1]}`, who);
   assert.equal(r.status, 200, r.text);
   return m[1]!;
 }
@@ -68,21 +72,17 @@ async function tunnelOf(s: ServerProc, who: Creds, client: ClientProc): Promise<
 const failed = (shots: Shot[]): Shot[] => shots.filter((x) => x.status !== 200);
 
 test('a pool of three shares load; a killed member and a drained member lose no new requests', async (t) => {
-  const s = await startServer(t);
-  const origin = await startOrigin(t, 'ok', 40);
+  const s = await startServer();
+  const origin = await startOrigin('ok', 40);
   const alice = await user(s, 'alice');
-  const opts = { ...alice, name: 'pool', pool: true, args: ['--tunnel-connections', '2'] };
-  const members = [
-    await startClient(t, s, opts),
-    await startClient(t, s, opts),
-    await startClient(t, s, opts),
-  ];
-  const [m1, m2, m3] = members as [ClientProc, ClientProc, ClientProc];
+  const opts = { ...alice, tunnelName: 'pool', args: ['--tunnel-pool', '--tunnel-connections', '2'] };
+  const members = [await startClient(s, opts), await startClient(s, opts), await startClient(s, opts)];
+  const [m1, m2, m3] = members as [TestClient, TestClient, TestClient];
   const ids = await Promise.all(members.map((m) => tunnelOf(s, alice, m)));
   assert.equal(new Set(ids).size, 3);
-  const listed = (await s.rest('GET', '/alice/tunnels', alice)).json as string[];
+  const listed = (await rest(s, 'GET', '/alice/tunnels', alice)).json as string[];
   assert.deepEqual([...listed].sort(), [...ids].sort(), 'all three members run side by side');
-  const onePerPool = (await s.rest('GET', '/alice/tunnels?filter=one_per_pool', alice)).json as string[];
+  const onePerPool = (await rest(s, 'GET', '/alice/tunnels?filter=one_per_pool', alice)).json as string[];
   assert.equal(onePerPool.length, 1);
 
   const gen = load(s, { ...alice, tunnel: 'pool' }, origin.url, 6);
@@ -95,9 +95,9 @@ test('a pool of three shares load; a killed member and a drained member lose no 
 
   // SIGKILL: once the server shows the member not ready, every new request goes elsewhere and succeeds.
   const killedAt = Date.now();
-  m1.child.kill('SIGKILL');
+  m1.proc.kill('SIGKILL');
   await waitFor('killed member not ready', async () => {
-    const r = await s.rest('GET', `/alice/tunnels/${ids[0]}`, alice);
+    const r = await rest(s, 'GET', `/alice/tunnels/${ids[0]}`, alice);
     return (r.json as { is_ready: boolean }).is_ready === false || undefined;
   });
   const noticedAt = Date.now();
@@ -114,8 +114,8 @@ test('a pool of three shares load; a killed member and a drained member lose no 
   // SIGTERM: the member drains (in-flight requests finish), deletes its tunnel and exits 0; nothing fails.
   const m3Before = await m3.served();
   const drainStart = Date.now();
-  assert.equal(await m2.stop('SIGTERM'), 0, m2.output.slice(-2000));
-  const m2Record = (await s.rest('GET', `/alice/tunnels/${ids[1]}`, alice)).json as {
+  assert.equal((await m2.stop('SIGTERM')).code, 0, m2.logs().slice(-2000));
+  const m2Record = (await rest(s, 'GET', `/alice/tunnels/${ids[1]}`, alice)).json as {
     status: string;
     user_shutdown: boolean | null;
   };
@@ -131,7 +131,7 @@ test('a pool of three shares load; a killed member and a drained member lose no 
   assert.ok(shots.filter((x) => x.start >= drainStart).length >= 60);
   assert.ok((await m3.served()) > m3Before, 'the remaining member takes the load');
   assert.ok(m3.running);
-  const remaining = (await s.rest('GET', '/alice/tunnels?full=true', alice)).json as {
+  const remaining = (await rest(s, 'GET', '/alice/tunnels?full=true', alice)).json as {
     id: string;
     is_ready: boolean;
   }[];
@@ -139,42 +139,45 @@ test('a pool of three shares load; a killed member and a drained member lose no 
     remaining.filter((x) => x.is_ready).map((x) => x.id),
     [ids[2]],
   );
-  assert.ok(origin.hits >= shots.filter((x) => x.status === 200).length, 'every success reached the origin');
+  assert.ok(
+    origin.requests.length >= shots.filter((x) => x.status === 200).length,
+    'every success reached the origin',
+  );
 });
 
-test('a tunnel with the same name replaces the older one unless both are pool members', async (t) => {
-  const s = await startServer(t);
-  const origin = await startOrigin(t, 'ok');
+test('a tunnel with the same name replaces the older one unless both are pool members', async () => {
+  const s = await startServer();
+  const origin = await startOrigin('ok');
   const bob = await user(s, 'bob');
   const one = ['--tunnel-connections', '1'];
-  const a = await startClient(t, s, { ...bob, name: 'ci', args: one });
+  const a = await startClient(s, { ...bob, tunnelName: 'ci', args: one });
   const aId = await tunnelOf(s, bob, a);
-  const b = await startClient(t, s, { ...bob, name: 'ci', args: one });
+  const b = await startClient(s, { ...bob, tunnelName: 'ci', args: one });
   const bId = await tunnelOf(s, bob, b);
 
   // The older client is told why, logs it and exits cleanly.
-  assert.equal(await waitFor('replaced client to exit', () => (a.running ? undefined : a.exited)), 0);
-  assert.match(a.output, /replaced/i);
-  const aRecord = (await s.rest('GET', `/bob/tunnels/${aId}`, bob)).json as {
+  assert.equal((await waitFor('replaced client to exit', () => (a.running ? undefined : a.exited))).code, 0);
+  assert.match(a.logs(), /replaced/i);
+  const aRecord = (await rest(s, 'GET', `/bob/tunnels/${aId}`, bob)).json as {
     status: string;
     shutdown_reason: string;
   };
   assert.equal(aRecord.status, 'terminated');
   assert.equal(aRecord.shutdown_reason, 'replaced');
-  assert.equal((await s.proxyGet({ ...bob, tunnel: 'ci' }, origin.url)).status, 200);
-  assert.deepEqual((await s.rest('GET', '/bob/tunnels', bob)).json, [bId]);
+  assert.equal((await proxyGet(s, { ...bob, tunnel: 'ci' }, origin.url)).status, 200);
+  assert.deepEqual((await rest(s, 'GET', '/bob/tunnels', bob)).json, [bId]);
 
   // A pool member replaces a non-pool tunnel; a second pool member joins it.
-  const c = await startClient(t, s, { ...bob, name: 'ci', pool: true, args: one });
-  assert.equal(await waitFor('b to exit', () => (b.running ? undefined : b.exited)), 0);
-  const d = await startClient(t, s, { ...bob, name: 'ci', pool: true, args: one });
+  const c = await startClient(s, { ...bob, tunnelName: 'ci', args: ['--tunnel-pool', ...one] });
+  assert.equal((await waitFor('b to exit', () => (b.running ? undefined : b.exited))).code, 0);
+  const d = await startClient(s, { ...bob, tunnelName: 'ci', args: ['--tunnel-pool', ...one] });
   const cId = await tunnelOf(s, bob, c);
   const dId = await tunnelOf(s, bob, d);
   assert.ok(c.running && d.running);
-  assert.deepEqual(((await s.rest('GET', '/bob/tunnels', bob)).json as string[]).sort(), [cId, dId].sort());
+  assert.deepEqual(((await rest(s, 'GET', '/bob/tunnels', bob)).json as string[]).sort(), [cId, dId].sort());
 
   // History keeps every tunnel with its shutdown reason.
-  const hist = (await s.rest('GET', '/bob/all_tunnels?limit=10', bob)).json as {
+  const hist = (await rest(s, 'GET', '/bob/all_tunnels?limit=10', bob)).json as {
     tunnels: { id: string; status: string; shutdown_reason: string | null }[];
   };
   const reasons = Object.fromEntries(hist.tunnels.map((x) => [x.id, x.shutdown_reason]));

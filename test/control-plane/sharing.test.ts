@@ -4,10 +4,20 @@
  * stopping through REST DELETE for every (actor, owner) pair.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { ADMIN, type ServerProc, startClient, startOrigin, startServer } from './harness.js';
+import { afterEach, test } from 'node:test';
+import {
+  cleanup,
+  proxyGet,
+  rest,
+  type TestServer,
+  startClient,
+  startOrigin,
+  startServer,
+} from '../kit/index.js';
 
-type Creds = { user: string; key: string };
+afterEach(cleanup);
+
+type Creds = { username: string; accessKey: string };
 
 // Columns: the acting accounts. root is the org admin of the default org.
 const ACTORS = ['root', 'ta', 'ma', 'ma2', 'sa', 'tb', 'mb', 'x'] as const;
@@ -38,10 +48,11 @@ const cells = (spec: string): boolean[] =>
     .split(/\s+/)
     .map((c) => c === 'Y');
 
-async function setup(s: ServerProc): Promise<Record<Who, Creds>> {
+async function setup(s: TestServer): Promise<Record<Who, Creds>> {
+  const ADMIN = s.admin;
   for (const name of ['A', 'B'])
-    assert.equal((await s.rest('POST', '/admin/teams', ADMIN, { name })).status, 201);
-  assert.equal((await s.rest('POST', '/admin/orgs', ADMIN, { name: 'acme' })).status, 201);
+    assert.equal((await rest(s, 'POST', '/admin/teams', ADMIN, { name })).status, 201);
+  assert.equal((await rest(s, 'POST', '/admin/orgs', ADMIN, { name: 'acme' })).status, 201);
   const people: Partial<Record<Who, Creds>> = { root: ADMIN };
   const specs: [Who, string, string[], string?][] = [
     ['ta', 'team_admin', ['A']],
@@ -53,16 +64,21 @@ async function setup(s: ServerProc): Promise<Record<Who, Creds>> {
     ['x', 'org_admin', [], 'acme'],
   ];
   for (const [username, role, teams, org] of specs) {
-    const r = await s.rest('POST', '/admin/users', ADMIN, { username, role, teams, ...(org ? { org } : {}) });
+    const r = await rest(s, 'POST', '/admin/users', ADMIN, {
+      username,
+      role,
+      teams,
+      ...(org ? { org } : {}),
+    });
     assert.equal(r.status, 201, r.text);
-    people[username] = { user: username, key: (r.json as { access_key: string }).access_key };
+    people[username] = { username: username, accessKey: (r.json as { access_key: string }).access_key };
   }
   return people as Record<Who, Creds>;
 }
 
-test('sharing matrix: use through the proxy entry, see and stop through REST', async (t) => {
-  const s = await startServer(t);
-  const origin = await startOrigin(t, 'private app');
+test('sharing matrix: use through the proxy entry, see and stop through REST', async () => {
+  const s = await startServer({ adminUser: 'root' });
+  const origin = await startOrigin('private app');
   const people = await setup(s);
   const owners = Object.keys(USE_SHARED) as Owner[];
 
@@ -70,17 +86,16 @@ test('sharing matrix: use through the proxy entry, see and stop through REST', a
   const ids: Record<string, string> = {};
   await Promise.all(
     owners.map((o) =>
-      startClient(t, s, {
+      startClient(s, {
         ...people[o],
-        name: `${o}-shared`,
-        shared: true,
-        args: ['--tunnel-connections', '1'],
+        tunnelName: `${o}-shared`,
+        args: ['--shared', 'all', '--tunnel-connections', '1'],
       }),
     ),
   );
-  await startClient(t, s, { ...people.ma, name: 'ma-private', args: ['--tunnel-connections', '1'] });
+  await startClient(s, { ...people.ma, tunnelName: 'ma-private', args: ['--tunnel-connections', '1'] });
   for (const o of owners) {
-    const list = (await s.rest('GET', `/${o}/tunnels?full=true`, people[o])).json as {
+    const list = (await rest(s, 'GET', `/${o}/tunnels?full=true`, people[o])).json as {
       id: string;
       tunnel_identifier: string;
       shared: string;
@@ -96,7 +111,7 @@ test('sharing matrix: use through the proxy entry, see and stop through REST', a
   for (const o of owners) {
     const expected = cells(USE_SHARED[o]);
     for (const [i, a] of ACTORS.entries()) {
-      const r = await s.proxyGet({ ...people[a], tunnel: `${o}-shared`, owner: o }, origin.url);
+      const r = await proxyGet(s, { ...people[a], tunnel: `${o}-shared`, owner: o }, origin.url);
       const allowed = r.status === 200 && r.body === 'private app';
       if (allowed !== expected[i]) failures.push(`${a} via ${o}-shared: ${r.status} ${r.error ?? ''}`);
       if (!allowed && r.status !== 403)
@@ -105,10 +120,10 @@ test('sharing matrix: use through the proxy entry, see and stop through REST', a
   }
   // The private tunnel serves its owner only; owner= pointing at oneself is the same as no owner.
   for (const a of ACTORS) {
-    const r = await s.proxyGet({ ...people[a], tunnel: 'ma-private', owner: 'ma' }, origin.url);
+    const r = await proxyGet(s, { ...people[a], tunnel: 'ma-private', owner: 'ma' }, origin.url);
     if ((r.status === 200) !== (a === 'ma')) failures.push(`${a} via ma-private: ${r.status}`);
   }
-  assert.equal((await s.proxyGet({ ...people.ma, tunnel: 'ma-private' }, origin.url)).status, 200);
+  assert.equal((await proxyGet(s, { ...people.ma, tunnel: 'ma-private' }, origin.url)).status, 200);
   assert.equal(failures.join('\n'), '');
 
   // Visibility through REST: a tunnel is visible (GET 200) to those who may use or stop it, else 404.
@@ -116,13 +131,13 @@ test('sharing matrix: use through the proxy entry, see and stop through REST', a
     const use = cells(USE_SHARED[o]);
     const stop = cells(STOP[o]);
     for (const [i, a] of ACTORS.entries()) {
-      const r = await s.rest('GET', `/${o}/tunnels/${ids[o]}`, people[a]);
+      const r = await rest(s, 'GET', `/${o}/tunnels/${ids[o]}`, people[a]);
       const expected = use[i] || stop[i] ? 200 : 404;
       if (r.status !== expected) failures.push(`${a} GET ${o}'s tunnel: ${r.status}, expected ${expected}`);
     }
   }
   // all=true: a map by owner of the running tunnels the caller may use.
-  const seen = (await s.rest('GET', '/ma2/tunnels?all=true', people.ma2)).json as Record<string, string[]>;
+  const seen = (await rest(s, 'GET', '/ma2/tunnels?all=true', people.ma2)).json as Record<string, string[]>;
   assert.deepEqual(Object.keys(seen).sort(), ['ma', 'root', 'ta']);
   assert.deepEqual(seen['ma'], [ids['ma']], 'the private tunnel is not listed for others');
   assert.equal(failures.join('\n'), '');
@@ -131,14 +146,14 @@ test('sharing matrix: use through the proxy entry, see and stop through REST', a
   for (const o of owners) {
     const expected = cells(STOP[o]);
     for (const [i, a] of ACTORS.entries()) {
-      const made = await s.rest('POST', `/${o}/tunnels`, people[o], {
+      const made = await rest(s, 'POST', `/${o}/tunnels`, people[o], {
         tunnel_identifier: `stop-${o}-by-${a}`,
         shared: 'all',
       });
       assert.equal(made.status, 200, made.text);
       const id = (made.json as { id: string }).id;
-      const del = await s.rest('DELETE', `/${o}/tunnels/${id}?reason=matrix`, people[a]);
-      const after = (await s.rest('GET', `/${o}/tunnels/${id}`, people[o])).json as { status: string };
+      const del = await rest(s, 'DELETE', `/${o}/tunnels/${id}?reason=matrix`, people[a]);
+      const after = (await rest(s, 'GET', `/${o}/tunnels/${id}`, people[o])).json as { status: string };
       if ((del.status === 200) !== expected[i]) failures.push(`${a} DELETE ${o}'s tunnel: ${del.status}`);
       if (del.status !== 200 && ![403, 404].includes(del.status)) failures.push(`${a} DELETE: ${del.status}`);
       if ((after.status === 'terminated') !== expected[i])
@@ -148,7 +163,7 @@ test('sharing matrix: use through the proxy entry, see and stop through REST', a
   assert.equal(failures.join('\n'), '');
 
   // Service accounts cannot start tunnels.
-  const refused = await s.rest('POST', '/sa/tunnels', people.sa, { tunnel_identifier: 'nope' });
+  const refused = await rest(s, 'POST', '/sa/tunnels', people.sa, { tunnel_identifier: 'nope' });
   assert.equal(refused.status, 403);
   assert.equal((refused.json as { code: string }).code, 'role_forbidden');
 });

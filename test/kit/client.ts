@@ -30,6 +30,13 @@ export interface TestClient {
   waitExit(timeoutMs?: number): Promise<Exit>;
   stop(signal?: NodeJS.Signals): Promise<Exit>;
   kill(): Promise<Exit>;
+  /** True until the process exits; `exited` resolves with how it exited. */
+  readonly running: boolean;
+  readonly exited: Promise<Exit>;
+  /** The text of the local API's /metrics. */
+  metrics(): Promise<string>;
+  /** Requests this sc proxied with status 200 (sum of sauce_connect_http_requests_total{code="200"}). */
+  served(): Promise<number>;
 }
 
 // SC5 also logs "please wait for 'you may start your tests'..." at start: that line is not the ready line.
@@ -100,6 +107,24 @@ export async function startClient(server: TestServer, opts: ClientOptions): Prom
     },
     stop: (signal = 'SIGINT') => p.stop(signal),
     kill: () => p.kill(),
+    get running() {
+      return p.running;
+    },
+    exited: p.exited,
+    async metrics() {
+      if (!client.apiUrl) throw new Error('sc has no local API address (start it with waitApi)');
+      const r = await apiGet(client.apiUrl, '/metrics');
+      if (r.status !== 200) throw new Error(`sc /metrics answered ${r.status}\n${p.describe()}`);
+      return r.body;
+    },
+    async served() {
+      let n = 0;
+      for (const m of (await client.metrics()).matchAll(
+        /^sauce_connect_http_requests_total\{([^}]*)\} (\d+)/gm,
+      ))
+        if (m[1]!.includes('code="200"')) n += Number(m[2]);
+      return n;
+    },
   };
   const wantsApi =
     opts.waitApi ??

@@ -312,3 +312,26 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/**
+ * A plain HTTP app on 127.0.0.1 answering every request with `body` (after `delayMs`), for tests that only need
+ * to tell which app answered; `requests` records what reached it. Its `url` ends with '/'.
+ */
+export async function startOrigin(body = 'origin', delayMs = 0): Promise<Origin> {
+  const requests: EchoRecord[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      httpVersion: req.httpVersion,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+    });
+    if (delayMs > 0) setTimeout(() => res.end(body), delayMs);
+    else res.end(body);
+  });
+  const destroyAll = trackSockets(server);
+  const port = await listen(server);
+  const close = closer(server, destroyAll);
+  return { host: `127.0.0.1:${port}`, port, url: `http://127.0.0.1:${port}/`, requests, close };
+}

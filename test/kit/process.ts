@@ -37,7 +37,8 @@ export class NodeProcess {
     this.proc.stdout!.on('data', collect);
     this.proc.stderr!.on('data', collect);
     this.exited = new Promise((r) => this.proc.once('exit', (code, signal) => r({ code, signal })));
-    onCleanup(() => this.kill());
+    // Stopped gracefully (so sc and sc-server write their coverage and run their shutdown code), SIGKILL after 10 s.
+    onCleanup(() => this.stop('SIGTERM', 10_000));
   }
 
   get running(): boolean {

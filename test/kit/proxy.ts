@@ -216,3 +216,33 @@ export async function connectStatus(
     throw err;
   }
 }
+
+export interface ProxyGetResult {
+  status: number;
+  /** The X-Sluice-Error code of an error answer (docs/errors.md). */
+  error: string | undefined;
+  retryAfter: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** GET `url` through the proxy entry (proxyRequest with the target's Host): status, error code, body as text. */
+export async function proxyGet(
+  server: ProxyTarget,
+  auth: ProxyAuth | null,
+  url: string,
+  opts: Omit<ProxyRequestOptions, 'url' | 'method' | 'body'> = {},
+): Promise<ProxyGetResult> {
+  const r = await proxyRequest(server, auth, {
+    ...opts,
+    url,
+    headers: { host: new URL(url).host, ...opts.headers },
+  });
+  return {
+    status: r.status,
+    error: r.headers['x-sluice-error'] as string | undefined,
+    retryAfter: r.headers['retry-after'],
+    headers: r.headers,
+    body: r.body.toString('utf8'),
+  };
+}

@@ -16,7 +16,17 @@ export interface RestCredentials {
   accessKey: string;
 }
 
+/** A request body sent as given (not JSON-encoded), e.g. `raw('{"username": ')` for a bad-JSON test. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType = 'application/json',
+  ) {}
+}
+export const raw = (text: string, contentType?: string): RawBody => new RawBody(text, contentType);
+
 /**
+ * The one REST call of the kit. `body` is JSON-encoded unless it is a `raw(...)` body.
  * `path` is relative to rest_url ("/alice/tunnels") or absolute from the host ("https://..." or "//readyz" is
  * not supported: pass a full URL for /readyz).
  */
@@ -29,13 +39,13 @@ export function rest<T = unknown>(
   timeoutMs = 20_000,
 ): Promise<RestResponse<T>> {
   const url = new URL(/^https?:/.test(path) ? path : server.restUrl + path);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const payload = body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (auth)
     headers['authorization'] =
       'Basic ' + Buffer.from(`${auth.username}:${auth.accessKey}`).toString('base64');
   if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
+    headers['content-type'] = body instanceof RawBody ? body.contentType : 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
   return new Promise((resolvePromise, reject) => {

@@ -41,6 +41,8 @@ export interface TestServer {
   /** Graceful stop; removes the data dir when the kit created it. */
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
   kill(): Promise<Exit>;
+  /** True until the process exits. */
+  readonly running: boolean;
   /** Stops (SIGTERM) and starts again on the same data dir and the same three addresses. */
   restart(
     opts?: Omit<ServerOptions, 'dataDir' | 'restAddress' | 'proxyAddress' | 'edgeAddress'>,
@@ -117,6 +119,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     logs: () => p.logs(),
     stop,
     kill: () => p.kill(),
+    get running() {
+      return p.running;
+    },
     async restart(more = {}) {
       const exit = await p.stop('SIGTERM');
       if (exit.code !== 0) throw new Error(`sc-server exited ${exit.code} on restart\n${p.describe()}`);

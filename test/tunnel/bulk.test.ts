@@ -8,8 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
-import { ADMIN, startClient, startServer } from '../control-plane/harness.js';
+import { afterEach, test } from 'node:test';
+import { cleanup, startClient, startServer } from '../kit/index.js';
+
+afterEach(cleanup);
 
 const GiB = 1024 * 1024 * 1024;
 const block = randomBytes(1024 * 1024);
@@ -71,18 +73,16 @@ test('1 GiB each way through the tunnel: SHA-256 intact, RSS of sc and sc-server
   t.after(() => origin.close());
   const target = `http://127.0.0.1:${(origin.address() as AddressInfo).port}/bulk`;
 
-  const srv = await startServer(t);
-  const admin = ADMIN;
-  const sc = await startClient(t, srv, {
-    user: admin.user,
-    key: admin.key,
-    name: 'bulk',
+  const srv = await startServer();
+  const admin = srv.admin;
+  const sc = await startClient(srv, {
+    tunnelName: 'bulk',
     args: ['--tunnel-connections', '2'],
   });
-  const pids = [srv.child.pid!, sc.child.pid!];
+  const pids = [srv.proc.pid!, sc.proc.pid!];
   const before = pids.map(rssOf);
   const [host, port] = srv.info.proxy_address.split(':');
-  const auth = 'Basic ' + Buffer.from(`${admin.user};tunnel=bulk:${admin.key}`).toString('base64');
+  const auth = 'Basic ' + Buffer.from(`${admin.username};tunnel=bulk:${admin.accessKey}`).toString('base64');
 
   const down = await peakRss(
     pids,

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { test } from 'node:test';
-import { ADMIN, startClient, startServer, waitFor, type TestContext } from '../control-plane/harness.js';
+import { afterEach, test } from 'node:test';
+import { cleanup, startClient, startServer, waitFor, type TestServer } from '../kit/index.js';
+
+afterEach(cleanup);
 
 const ECHO = `
 const net = require('node:net');
@@ -68,6 +70,12 @@ function echoOnce(s: net.Socket, msg: string): Promise<string> {
   });
 }
 
+/** Basic proxy credentials of the server's admin for `tunnel`. */
+function basic(server: TestServer, tunnel: string): string {
+  const { username, accessKey } = server.admin;
+  return 'Basic ' + Buffer.from(`${username};tunnel=${tunnel}:${accessKey}`).toString('base64');
+}
+
 async function inBatches<T>(n: number, size: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   for (let i = 0; i < n; i += size) {
@@ -78,14 +86,12 @@ async function inBatches<T>(n: number, size: number, fn: (i: number) => Promise<
 
 test('10,000 concurrent idle CONNECT streams through one tunnel all still echo', async (t) => {
   const port = await startEcho(t);
-  const server = await startServer(t);
-  await startClient(t, server, {
-    user: ADMIN.user,
-    key: ADMIN.key,
-    name: 'many',
+  const server = await startServer();
+  await startClient(server, {
+    tunnelName: 'many',
     args: ['--tunnel-connections', '4', '--tunnel-max-concurrent-streams', '4000'],
   });
-  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=many:${ADMIN.key}`).toString('base64');
+  const auth = basic(server, 'many');
   const N = 10_000;
   const sockets: net.Socket[] = [];
   t.after(() => sockets.forEach((s) => s.destroy()));
@@ -103,21 +109,19 @@ test('10,000 concurrent idle CONNECT streams through one tunnel all still echo',
 });
 
 /** A server (with `--queue-timeout`) and sc for tunnel `name` with one connection of `streams` streams. */
-async function oneConnectionTunnel(t: TestContext, name: string, queueTimeout: string, streams: number) {
-  const server = await startServer(t, { args: ['--queue-timeout', queueTimeout] });
-  await startClient(t, server, {
-    user: ADMIN.user,
-    key: ADMIN.key,
-    name,
+async function oneConnectionTunnel(name: string, queueTimeout: string, streams: number) {
+  const server = await startServer({ args: ['--queue-timeout', queueTimeout] });
+  await startClient(server, {
+    tunnelName: name,
     args: ['--tunnel-connections', '1', '--tunnel-max-concurrent-streams', String(streams)],
   });
-  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=${name}:${ADMIN.key}`).toString('base64');
+  const auth = basic(server, name);
   return { server, auth };
 }
 
 test('past total stream capacity a request waits for a free slot, then gets 503 tunnel_capacity', async (t) => {
   const port = await startEcho(t);
-  const { server, auth } = await oneConnectionTunnel(t, 'small', '1s', 2);
+  const { server, auth } = await oneConnectionTunnel('small', '1s', 2);
   const target = `127.0.0.1:${port}`;
   const a = await connect(server.info.proxy_address, auth, target);
   const b = await connect(server.info.proxy_address, auth, target);
@@ -151,7 +155,7 @@ test('a browser that leaves while its CONNECT waits in the queue leaves no strea
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   t.after(() => target.close());
-  const { server, auth } = await oneConnectionTunnel(t, 'queue', '5s', 1);
+  const { server, auth } = await oneConnectionTunnel('queue', '5s', 1);
   const to = `127.0.0.1:${(target.address() as net.AddressInfo).port}`;
   const first = await connect(server.info.proxy_address, auth, to);
   assert.notEqual(typeof first, 'string');

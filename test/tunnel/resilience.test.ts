@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
-import { ADMIN, startClient, startServer, waitFor, type ServerProc } from '../control-plane/harness.js';
+import { afterEach, test } from 'node:test';
+import { cleanup, startClient, startServer, waitFor, type TestServer } from '../kit/index.js';
+
+afterEach(cleanup);
 
 interface Reply {
   status: number;
@@ -31,9 +33,10 @@ async function holdingOrigin(t: { after(fn: () => unknown): void }) {
   return { base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, held };
 }
 
-function viaProxy(server: ServerProc, tunnel: string, url: string): Promise<Reply> {
+function viaProxy(server: TestServer, tunnel: string, url: string): Promise<Reply> {
   const [host, port] = server.info.proxy_address.split(':');
-  const auth = 'Basic ' + Buffer.from(`${ADMIN.user};tunnel=${tunnel}:${ADMIN.key}`).toString('base64');
+  const { username, accessKey } = server.admin;
+  const auth = 'Basic ' + Buffer.from(`${username};tunnel=${tunnel}:${accessKey}`).toString('base64');
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host, port: Number(port), path: url, agent: false, headers: { 'proxy-authorization': auth } },
@@ -75,15 +78,13 @@ async function status(url: string): Promise<number> {
 
 test('a cut tunnel connection fails only its streams; the other carries on, it reconnects, readiness stays up', async (t) => {
   const origin = await holdingOrigin(t);
-  const server = await startServer(t);
-  const sc = await startClient(t, server, {
-    user: ADMIN.user,
-    key: ADMIN.key,
-    name: 'cut',
+  const server = await startServer();
+  const sc = await startClient(server, {
+    tunnelName: 'cut',
     args: ['--tunnel-connections', '2'],
   });
-  const api = apiUrl(sc.output);
-  await waitFor('both connections', () => (sc.output.includes('active=2/2') ? true : undefined));
+  const api = apiUrl(sc.logs());
+  await waitFor('both connections', () => (sc.logs().includes('active=2/2') ? true : undefined));
 
   // Four held requests spread over the two connections (fewest open streams first).
   const pending = [0, 1, 2, 3].map(() => viaProxy(server, 'cut', `${origin.base}/hold`));
@@ -126,7 +127,7 @@ test('a cut tunnel connection fails only its streams; the other carries on, it r
   assert.equal((await viaProxy(server, 'cut', `${origin.base}/quick`)).status, 200);
   await waitFor(
     'reconnect',
-    () => ((sc.output.match(/active=2\/2/g) ?? []).length >= 2 ? true : undefined),
+    () => ((sc.logs().match(/active=2\/2/g) ?? []).length >= 2 ? true : undefined),
     15_000,
   );
   clearInterval(poll);
@@ -139,13 +140,11 @@ test('a cut tunnel connection fails only its streams; the other carries on, it r
 
 test('a frozen client (SIGSTOP) is detected by the keepalive: its streams fail instead of hanging', async (t) => {
   const origin = await holdingOrigin(t);
-  const server = await startServer(t, {
+  const server = await startServer({
     args: ['--tunnel-keepalive-interval', '500ms', '--tunnel-keepalive-timeout', '1s'],
   });
-  const sc = await startClient(t, server, {
-    user: ADMIN.user,
-    key: ADMIN.key,
-    name: 'frozen',
+  const sc = await startClient(server, {
+    tunnelName: 'frozen',
     args: [
       '--tunnel-connections',
       '1',
@@ -157,10 +156,10 @@ test('a frozen client (SIGSTOP) is detected by the keepalive: its streams fail i
   });
   const held = viaProxy(server, 'frozen', `${origin.base}/hold`);
   await waitFor('held request at the origin', () => (origin.held.length === 1 ? true : undefined));
-  process.kill(sc.child.pid!, 'SIGSTOP');
+  process.kill(sc.proc.pid!, 'SIGSTOP');
   t.after(() => {
     try {
-      process.kill(sc.child.pid!, 'SIGCONT');
+      process.kill(sc.proc.pid!, 'SIGCONT');
     } catch {
       // already gone
     }
@@ -176,7 +175,7 @@ test('a frozen client (SIGSTOP) is detected by the keepalive: its streams fail i
   assert.match(next.error ?? '', /tunnel_unavailable|tunnel_not_found/);
 
   // Thawed, the client notices the dead session, reconnects, and serves again.
-  process.kill(sc.child.pid!, 'SIGCONT');
+  process.kill(sc.proc.pid!, 'SIGCONT');
   await waitFor(
     'reconnect after SIGCONT',
     async () =>

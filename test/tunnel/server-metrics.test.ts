@@ -5,27 +5,30 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { test } from 'node:test';
-import { ADMIN, startClient, startServer, startOrigin, waitFor } from '../control-plane/harness.js';
+import { afterEach, test } from 'node:test';
+import { cleanup, proxyGet, rest, startClient, startOrigin, startServer, waitFor } from '../kit/index.js';
+
+afterEach(cleanup);
 
 test('sc-server /metrics counts proxy answers by code and error reason, and passes promtool', async (t) => {
-  const origin = await startOrigin(t);
-  const server = await startServer(t);
-  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'm' });
-  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'm' };
-  assert.equal((await server.proxyGet(creds, origin.url)).status, 200);
-  assert.equal((await server.proxyGet({ ...creds, key: 'wrong-key-000000' }, origin.url)).status, 407);
-  assert.equal((await server.proxyGet({ ...creds, tunnel: 'nope' }, origin.url)).status, 403);
+  const origin = await startOrigin();
+  const server = await startServer();
+  const ADMIN = server.admin;
+  const sc = await startClient(server, { tunnelName: 'm' });
+  const creds = { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: 'm' };
+  assert.equal((await proxyGet(server, creds, origin.url)).status, 200);
+  assert.equal((await proxyGet(server, { ...creds, accessKey: 'wrong-key-000000' }, origin.url)).status, 407);
+  assert.equal((await proxyGet(server, { ...creds, tunnel: 'nope' }, origin.url)).status, 403);
   // A port with nothing listening: sc answers 502 dial_refused, which the server relays and counts.
   const closed = net.createServer();
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
   const port = (closed.address() as net.AddressInfo).port;
   await new Promise<void>((r) => closed.close(() => r()));
-  const refused = await server.proxyGet(creds, `http://127.0.0.1:${port}/`);
+  const refused = await proxyGet(server, creds, `http://127.0.0.1:${port}/`);
   assert.equal(refused.status, 502);
   assert.equal(refused.error, 'dial_refused');
 
-  const res = await server.rest('GET', '/../../metrics', null);
+  const res = await rest(server, 'GET', '/../../metrics', null);
   assert.equal(res.status, 200);
   const text = res.text;
   assert.match(text, /sluice_server_proxy_requests_total\{code="200",method="GET"\} 1/);
@@ -33,16 +36,14 @@ test('sc-server /metrics counts proxy answers by code and error reason, and pass
   assert.match(text, /sluice_server_proxy_errors_total\{reason="tunnel_not_found"\} 1/);
   assert.match(text, /sluice_server_proxy_errors_total\{reason="dial_refused"\} 1/);
   assert.match(text, /sluice_server_live_tunnels 1/);
-  assert.doesNotMatch(text, new RegExp(ADMIN.key));
+  assert.doesNotMatch(text, new RegExp(ADMIN.accessKey));
 
   // sc's side of the same story: per-request counters, the relayed error's reason, and tunnel byte counts.
-  const api = /API server listening address=([\d.]+:\d+)/.exec(sc.output)?.[1];
-  assert.ok(api, 'sc logs its API address');
   await waitFor('byte metrics', async () => {
-    const m = await (await fetch(`http://${api}/metrics`)).text();
+    const m = await sc.metrics();
     return /sauce_connect_tunnel_received_bytes\{conn="\d+"\} [1-9]/.test(m) ? m : undefined;
   });
-  const scText = await (await fetch(`http://${api}/metrics`)).text();
+  const scText = await sc.metrics();
   assert.match(scText, /sauce_connect_http_requests_total\{code="200",method="GET"\} 1/);
   assert.match(scText, /sauce_connect_proxy_errors_total\{reason="dial_refused"\} 1/);
   assert.match(scText, /sauce_connect_tunnel_sent_bytes\{conn="\d+"\} [1-9]/);

@@ -7,31 +7,33 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { test } from 'node:test';
+import { afterEach, test, type TestContext } from 'node:test';
 import {
-  ADMIN,
+  cleanup,
+  rest,
   startClient,
   startOrigin,
   startServer,
-  type ServerProc,
-  type TestContext,
+  type TestServer,
   waitFor,
-} from '../control-plane/harness.js';
+} from '../kit/index.js';
+
+afterEach(cleanup);
 
 interface Creds {
-  user: string;
-  key: string;
+  username: string;
+  accessKey: string;
   tunnel: string;
   owner?: string;
 }
 
 function authHeader(c: Creds): string {
-  const user = `${c.user};tunnel=${c.tunnel}${c.owner ? `;owner=${c.owner}` : ''}`;
-  return 'Basic ' + Buffer.from(`${user}:${c.key}`).toString('base64');
+  const user = `${c.username};tunnel=${c.tunnel}${c.owner ? `;owner=${c.owner}` : ''}`;
+  return 'Basic ' + Buffer.from(`${user}:${c.accessKey}`).toString('base64');
 }
 
 /** The proxy entry's host and port. */
-function proxyAt(server: ServerProc): { host: string; port: number } {
+function proxyAt(server: TestServer): { host: string; port: number } {
   const i = server.info.proxy_address.lastIndexOf(':');
   return {
     host: server.info.proxy_address.slice(0, i),
@@ -40,14 +42,14 @@ function proxyAt(server: ServerProc): { host: string; port: number } {
 }
 
 /** A raw connection to the proxy entry. */
-function dialProxy(server: ServerProc): net.Socket {
+function dialProxy(server: TestServer): net.Socket {
   const { host, port } = proxyAt(server);
   return net.connect(port, host);
 }
 
 /** One GET on `agent` (a keep-alive agent with one socket); rejects when the connection drops unanswered. */
 function get(
-  server: ServerProc,
+  server: TestServer,
   agent: http.Agent,
   c: Creds,
   url: string,
@@ -79,19 +81,26 @@ function counted(text: string, metric: string, labels: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-async function serverGets(server: ServerProc): Promise<number> {
-  const r = await server.rest('GET', '/../../metrics', null);
+async function serverGets(server: TestServer): Promise<number> {
+  const r = await rest(server, 'GET', '/../../metrics', null);
   return counted(r.text, 'sluice_server_proxy_requests_total', 'code="200",method="GET"');
 }
 
 /** A server, an origin answering `body`, `sc` for ADMIN's tunnel `name`, and a one-socket keep-alive agent. */
 async function ownTunnel(t: TestContext, name: string, body: string, serverArgs: string[] = []) {
-  const origin = await startOrigin(t, body);
-  const server = await startServer(t, { args: serverArgs });
-  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name });
+  const origin = await startOrigin(body);
+  const server = await startServer({ args: serverArgs });
+  const ADMIN = server.admin;
+  const sc = await startClient(server, { tunnelName: name });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
-  return { origin, server, sc, agent, creds: { user: ADMIN.user, key: ADMIN.key, tunnel: name } };
+  return {
+    origin,
+    server,
+    sc,
+    agent,
+    creds: { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: name },
+  };
 }
 
 test('a keep-alive connection to your own tunnel rides one stream: sc counts each request, the server one', async (t) => {
@@ -106,37 +115,43 @@ test('a keep-alive connection to your own tunnel rides one stream: sc counts eac
       [200, 'spliced', true],
     ],
   );
-  assert.equal(origin.hits, 3);
+  assert.equal(origin.requests.length, 3);
   assert.equal(await sc.served(), 3, 'sc counts every request');
   assert.equal(await serverGets(server), 1, 'the server counts the spliced connection once');
 
   // The same connection with other credentials (here a wrong key): closed unanswered, so the client retries on
   // a fresh connection, where the server checks them and answers 407.
   await assert.rejects(
-    get(server, agent, { ...creds, key: 'wrong-key-0000000000' }, origin.url),
+    get(server, agent, { ...creds, accessKey: 'wrong-key-0000000000' }, origin.url),
     /hang up|ECONNRESET/,
   );
-  assert.equal(origin.hits, 3, 'nothing reached the app with the changed credentials');
-  const fresh = await get(server, agent, { ...creds, key: 'wrong-key-0000000000' }, origin.url);
+  assert.equal(origin.requests.length, 3, 'nothing reached the app with the changed credentials');
+  const fresh = await get(server, agent, { ...creds, accessKey: 'wrong-key-0000000000' }, origin.url);
   assert.equal(fresh.reused, false);
   assert.equal(fresh.status, 407);
 });
 
 test("another account's use of a shared tunnel goes request by request, never spliced", async (t) => {
-  const origin = await startOrigin(t, 'shared');
-  const server = await startServer(t);
-  assert.equal((await server.rest('POST', '/admin/teams', ADMIN, { name: 'A' })).status, 201);
-  const made = await server.rest('POST', '/admin/users', ADMIN, {
+  const origin = await startOrigin('shared');
+  const server = await startServer();
+  const ADMIN = server.admin;
+  assert.equal((await rest(server, 'POST', '/admin/teams', ADMIN, { name: 'A' })).status, 201);
+  const made = await rest(server, 'POST', '/admin/users', ADMIN, {
     username: 'ta',
     role: 'team_admin',
     teams: ['A'],
   });
   assert.equal(made.status, 201, made.text);
-  const ta = { user: 'ta', key: (made.json as { access_key: string }).access_key };
-  const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'team', shared: true });
+  const ta = { username: 'ta', accessKey: (made.json as { access_key: string }).access_key };
+  const sc = await startClient(server, {
+    username: ADMIN.username,
+    accessKey: ADMIN.accessKey,
+    tunnelName: 'team',
+    args: ['--shared', 'all'],
+  });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
-  const creds = { ...ta, tunnel: 'team', owner: ADMIN.user };
+  const creds = { ...ta, tunnel: 'team', owner: ADMIN.username };
   const a = await get(server, agent, creds, origin.url);
   const b = await get(server, agent, creds, origin.url);
   assert.deepEqual([a.status, b.status, b.reused], [200, 200, true]);
@@ -160,15 +175,15 @@ test('SIGTERM on sc closes its idle spliced connections after a short grace and 
   assert.ok(socket, 'the connection is kept alive and idle');
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   // stop() falls back to SIGKILL after 10 s, well before sc's 20 s idle timeout would close the connection.
-  const code = await sc.stop('SIGTERM');
-  assert.equal(code, 0, sc.output);
+  const { code } = await sc.stop('SIGTERM');
+  assert.equal(code, 0, sc.logs());
   await closed;
-  assert.match(sc.output, /tunnel deleted/);
+  assert.match(sc.logs(), /tunnel deleted/);
 });
 
 /** Writes `first`, waits for its whole answer, then writes `second` and collects what comes back until close. */
 async function twoOnOneConnection(
-  server: ServerProc,
+  server: TestServer,
   first: string,
   second: string,
   until: (out: string) => boolean = () => false,
@@ -191,11 +206,12 @@ async function twoOnOneConnection(
   return out;
 }
 
-test('bad later requests on a spliced connection get 400 or 431 from sc (smuggling refused); pipelining works', async (t) => {
-  const origin = await startOrigin(t, 'spliced');
-  const server = await startServer(t);
-  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'bad' });
-  const auth = authHeader({ user: ADMIN.user, key: ADMIN.key, tunnel: 'bad' });
+test('bad later requests on a spliced connection get 400 or 431 from sc (smuggling refused); pipelining works', async () => {
+  const origin = await startOrigin('spliced');
+  const server = await startServer();
+  const ADMIN = server.admin;
+  await startClient(server, { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnelName: 'bad' });
+  const auth = authHeader({ username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: 'bad' });
   const ok = `GET ${origin.url} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${auth}\r\n\r\n`;
 
   const malformed = await twoOnOneConnection(
@@ -213,7 +229,7 @@ test('bad later requests on a spliced connection get 400 or 431 from sc (smuggli
     `Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET ${origin.url}smuggled HTTP/1.1\r\n\r\n`;
   const refused = await twoOnOneConnection(server, ok, smuggle);
   assert.match(refused, /spliced(HTTP\/1\.1 400 [^]*x-sluice-error: bad_request)/i);
-  assert.equal(origin.hits, 3, 'only the three good requests reached the app');
+  assert.equal(origin.requests.length, 3, 'only the three good requests reached the app');
 
   // Two requests in one write (pipelining): both answered, in order, on the same connection.
   const both = await twoOnOneConnection(
@@ -223,7 +239,7 @@ test('bad later requests on a spliced connection get 400 or 431 from sc (smuggli
     (out) => (out.match(/\r\n\r\nspliced/g) ?? []).length === 3,
   );
   assert.equal(both.match(/HTTP\/1\.1 200 /g)?.length, 3, both);
-  assert.equal(origin.hits, 6);
+  assert.equal(origin.requests.length, 6);
 });
 
 test('--http-response-header-timeout runs per request on a spliced connection', async (t) => {
@@ -238,17 +254,18 @@ test('--http-response-header-timeout runs per request on a spliced connection', 
     app.close();
   });
   const url = `http://127.0.0.1:${(app.address() as net.AddressInfo).port}`;
-  const server = await startServer(t);
+  const server = await startServer();
+  const ADMIN = server.admin;
   const name = 'deadline';
-  await startClient(t, server, {
-    user: ADMIN.user,
-    key: ADMIN.key,
-    name,
+  await startClient(server, {
+    username: ADMIN.username,
+    accessKey: ADMIN.accessKey,
+    tunnelName: name,
     args: ['--http-response-header-timeout', '1s'],
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
-  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: name };
+  const creds = { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: name };
 
   assert.equal((await get(server, agent, creds, `${url}/slow/0`)).status, 200);
   // The second request's deadline counts from its own start: a deadline left over from the first (due ~1 s
@@ -262,7 +279,7 @@ test('--http-response-header-timeout runs per request on a spliced connection', 
 });
 
 /** Opens a raw connection to the proxy entry, writes `bytes` and half-closes; resolves with what came back. */
-function halfClose(server: ServerProc, bytes: string): Promise<string> {
+function halfClose(server: TestServer, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = dialProxy(server);
     let got = '';
@@ -280,8 +297,8 @@ function halfClose(server: ServerProc, bytes: string): Promise<string> {
   });
 }
 
-test('a client that stops sending before a whole request head is answered and closed, not left half-open', async (t) => {
-  const server = await startServer(t);
+test('a client that stops sending before a whole request head is answered and closed, not left half-open', async () => {
+  const server = await startServer();
   // Resolving at all is the point: the proxy closes its side (before the fix it waited for more bytes forever).
   assert.equal(await halfClose(server, ''), '');
   const partial = await halfClose(server, 'GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n');
@@ -322,9 +339,10 @@ test('a client that stops sending inside a request body gets 400 on a spliced co
     app.close();
   });
   const target = `127.0.0.1:${(app.address() as net.AddressInfo).port}`;
-  const server = await startServer(t);
-  await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'cut' });
-  const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'cut' };
+  const server = await startServer();
+  const ADMIN = server.admin;
+  await startClient(server, { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnelName: 'cut' });
+  const creds = { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: 'cut' };
   const got = await halfClose(
     server,
     `PUT http://${target}/ HTTP/1.1\r\nHost: ${target}\r\nProxy-Authorization: ${authHeader(creds)}\r\n` +
