@@ -1,7 +1,14 @@
 /** Issue 2: the tunnels REST API in Sauce Labs' shapes, and 401 JSON for wrong credentials that changes nothing. */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { cleanup, listTunnels, listTunnelsFull, rest, startServer, type TestServer } from '../../kit/index.js';
+import {
+  cleanup,
+  listTunnels,
+  listTunnelsFull,
+  rest,
+  startServer,
+  type TestServer,
+} from '../../kit/index.js';
 
 let server: TestServer;
 let admin: TestServer['admin'];

@@ -123,19 +123,44 @@ test('--api-basic-auth: 401 without or with wrong credentials, 200 with them (UR
   assert.equal((await get(url + '/readyz', { authorization: basic('ci', 'p@ss') })).status, 200);
 });
 
-test('--api-idle-timeout closes an idle keep-alive connection', async () => {
-  const { url } = await start({ idleTimeoutMs: 300 });
-  const port = Number(new URL(url).port);
-  const sock = net.connect(port, '127.0.0.1');
-  const closed = new Promise<void>((r) => sock.on('close', () => r()));
+/** A keep-alive connection whose one request has been answered: `closed` settles when the server closes it. */
+async function idleConnection(
+  url: string,
+): Promise<{ sock: net.Socket; closed: Promise<void>; isClosed(): boolean }> {
+  const sock = net.connect(Number(new URL(url).port), '127.0.0.1');
+  let isClosed = false;
+  const closed = new Promise<void>((r) =>
+    sock.on('close', () => {
+      isClosed = true;
+      r();
+    }),
+  );
   let received = '';
-  sock.on('data', (d) => (received += d.toString()));
+  const answered = new Promise<void>((r) =>
+    sock.on('data', (d) => {
+      received += d.toString();
+      if (received.includes('\r\n\r\n')) r();
+    }),
+  );
   sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
-  const timer = setTimeout(() => sock.destroy(new Error('still open after 10s')), 10_000);
-  await closed;
-  clearTimeout(timer);
+  await answered;
   assert.match(received, /^HTTP\/1\.1 200/);
-  assert.equal(sock.errored, null, 'the server closed the idle connection');
+  return { sock, closed, isClosed: () => isClosed };
+}
+
+test('--api-idle-timeout closes an idle keep-alive connection; a longer one keeps its connection open', async () => {
+  // Node's own keep-alive timeout (5 s) would close both alike: the connection on the server with the long
+  // timeout is opened first, so if the setting were ignored it would close first and this test would fail.
+  const long = await start({ idleTimeoutMs: 3_600_000 });
+  const short = await start({ idleTimeoutMs: 300 });
+  const control = await idleConnection(long.url);
+  const idle = await idleConnection(short.url);
+  const timer = setTimeout(() => idle.sock.destroy(new Error('still open after 20 s')), 20_000);
+  await idle.closed;
+  clearTimeout(timer);
+  assert.equal(idle.sock.errored, null, 'the server closed the idle connection');
+  assert.equal(control.isClosed(), false, 'the connection under the long --api-idle-timeout is still open');
+  control.sock.destroy();
 });
 
 test('":PORT" listens on all interfaces and is logged as ":PORT"', async () => {
