@@ -37,7 +37,7 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
   teams add-member TEAM USERNAME | teams remove-member TEAM USERNAME
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
---data-dir defaults to SC_DATA_DIR or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
+--data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
 1 not found / already exists / refused, 2 usage or invalid input.
 `;
 
@@ -91,7 +91,9 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     process.stdout.write(USAGE);
     return 0;
   }
-  const dir = resolve(v['data-dir'] ?? (env['SC_DATA_DIR'] || './sluice-data'));
+  const dir = resolve(
+    v['data-dir'] ?? (env['SLUICE_SERVER_DATA_DIR'] || env['SC_DATA_DIR'] || './sluice-data'),
+  );
   if (!existsSync(join(dir, STORE_FILE))) {
     process.stderr.write(
       `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,
