@@ -10,7 +10,7 @@ import { ADMIN, startClient, startServer, startOrigin, waitFor } from '../contro
 
 test('sc-server /metrics counts proxy answers by code and error reason, and passes promtool', async (t) => {
   const origin = await startOrigin(t);
-  const server = await startServer(t);
+  const server = await startServer(t, { args: ['--rest-metrics'] });
   const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name: 'm' });
   const creds = { user: ADMIN.user, key: ADMIN.key, tunnel: 'm' };
   assert.equal((await server.proxyGet(creds, origin.url)).status, 200);

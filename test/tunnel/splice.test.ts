@@ -87,7 +87,7 @@ async function serverGets(server: ServerProc): Promise<number> {
 /** A server, an origin answering `body`, `sc` for ADMIN's tunnel `name`, and a one-socket keep-alive agent. */
 async function ownTunnel(t: TestContext, name: string, body: string, serverArgs: string[] = []) {
   const origin = await startOrigin(t, body);
-  const server = await startServer(t, { args: serverArgs });
+  const server = await startServer(t, { args: ['--rest-metrics', ...serverArgs] });
   const sc = await startClient(t, server, { user: ADMIN.user, key: ADMIN.key, name });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
@@ -124,7 +124,7 @@ test('a keep-alive connection to your own tunnel rides one stream: sc counts eac
 
 test("another account's use of a shared tunnel goes request by request, never spliced", async (t) => {
   const origin = await startOrigin(t, 'shared');
-  const server = await startServer(t);
+  const server = await startServer(t, { args: ['--rest-metrics'] });
   assert.equal((await server.rest('POST', '/admin/teams', ADMIN, { name: 'A' })).status, 201);
   const made = await server.rest('POST', '/admin/users', ADMIN, {
     username: 'ta',
