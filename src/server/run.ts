@@ -119,7 +119,8 @@ export async function prepareDataDir(dir: string): Promise<void> {
       if (err instanceof StartupError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       // ENOTDIR: a file further up; keep walking up to name it.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new StartupError(`data directory ${dir}: ${(err as Error).message}`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        throw new StartupError(`data directory ${dir}: ${(err as Error).message}`);
       missing.unshift(existing);
       const parent = dirname(existing);
       if (parent === existing) throw new StartupError(`data directory ${dir}: no existing parent`);
