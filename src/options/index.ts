@@ -12,6 +12,7 @@ export {
 } from './flag.js';
 export {
   defaultRunOptions,
+  optionSpec,
   parseOptions,
   parseRunOptions,
   parseServerOptions,

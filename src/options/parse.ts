@@ -20,11 +20,13 @@ export interface OptionSpec {
   /** "sc run", "sc-server start": used in errors. */
   command: string;
   flags: readonly FlagDef[];
-  /** The env var of a flag. */
-  env: (flag: string) => string;
+  /** The env var of a flag; null: the flag has none. */
+  env: (flag: string) => string | null;
   /** Older env names still read (after the primary one), per flag. */
   envAliases?: Readonly<Record<string, readonly string[]>>;
   exclusive?: readonly (readonly [string, string])[];
+  /** Accept positional arguments (sub-commands and their arguments) among the flags. */
+  positionals?: boolean;
   byName: ReadonlyMap<string, FlagDef>;
   byShort: ReadonlyMap<string, FlagDef>;
 }
@@ -58,6 +60,8 @@ export interface ParsedOptions {
   sources: Record<string, OptionSource>;
   /** Absolute path of the config file read, or ''. */
   configFile: string;
+  /** Non-flag arguments, in order (only when the spec accepts them). */
+  positionals: string[];
 }
 
 export interface ParsedRunOptions {
@@ -94,8 +98,9 @@ function clone(v: FlagValue): FlagValue {
 }
 
 /** pflag-style argv: --name value, --name=value, -x value, -xvalue, -x=value, bool flags take no value. */
-function readArgv(spec: OptionSpec, argv: string[]): Map<string, Raw> {
+function readArgv(spec: OptionSpec, argv: string[]): { out: Map<string, Raw>; positionals: string[] } {
   const out = new Map<string, Raw>();
+  const positionals: string[] = [];
   const names = spec.flags.map((f) => f.name);
   const add = (f: FlagDef, value: string): void => {
     const prev = out.get(f.name);
@@ -105,6 +110,10 @@ function readArgv(spec: OptionSpec, argv: string[]): Map<string, Raw> {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
+      if (spec.positionals) {
+        positionals.push(...argv.slice(i + 1));
+        break;
+      }
       if (i + 1 < argv.length)
         throw new ConfigError(`unexpected argument "${argv[i + 1]}": ${spec.command} takes only flags`);
       break;
@@ -139,10 +148,14 @@ function readArgv(spec: OptionSpec, argv: string[]): Map<string, Raw> {
       }
       continue;
     }
+    if (spec.positionals) {
+      positionals.push(arg);
+      continue;
+    }
     const hint = /^(true|false)$/i.test(arg) ? ': a boolean flag takes its value as --flag=false' : '';
     throw new ConfigError(`unexpected argument "${arg}": ${spec.command} takes only flags${hint}`);
   }
-  return out;
+  return { out, positionals };
 }
 
 /** The value as shown in an error: a secret is masked (only its secret part when the flag has a mask). */
@@ -268,10 +281,11 @@ export function parseOptions(
   cwd: string,
 ): ParsedOptions {
   const names = spec.flags.map((f) => f.name);
-  const fromArgv = readArgv(spec, argv);
+  const { out: fromArgv, positionals } = readArgv(spec, argv);
   const fromEnv = new Map<string, Raw>();
   for (const f of spec.flags) {
     for (const name of [spec.env(f.name), ...(spec.envAliases?.[f.name] ?? [])]) {
+      if (name === null) continue;
       const v = env[name];
       // Like viper, an empty variable counts as unset (CI templates often export empty values).
       if (v === undefined || v === '') continue;
@@ -332,10 +346,10 @@ export function parseOptions(
   for (const f of spec.flags) {
     if (f.required && !values[propertyName(f.name)])
       throw new ConfigError(
-        `missing required flag --${f.name}: set it on the command line, in env ${spec.env(f.name)} or in the config file`,
+        `missing required flag --${f.name}: set it on the command line, in env ${spec.env(f.name) ?? '(none)'} or in the config file`,
       );
   }
-  return { values, sources, configFile: configPath };
+  return { values, sources, configFile: configPath, positionals };
 }
 
 /** Parses `sc run` arguments (without "run"), env and the config file they name. Throws ConfigError. */

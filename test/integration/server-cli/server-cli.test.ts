@@ -288,3 +288,15 @@ test('a bad --tls-cert/--tls-key at start: a clear error, exit 2, nothing starte
     assert.ok(!existsSync(dataDir), 'a refused start created the data dir');
   }
 });
+
+test('sc-server admin uses the same parser and --data-dir declaration (env SLUICE_SERVER_DATA_DIR, SC_DATA_DIR)', async () => {
+  const dir = await tempDir('sluice-srvcli-');
+  for (const name of ['SLUICE_SERVER_DATA_DIR', 'SC_DATA_DIR']) {
+    const r = await run(SERVER_MAIN, ['admin', 'users', 'list'], cleanEnv({ [name]: join(dir, name) }));
+    assert.equal(r.code, 2, r.out);
+    assert.ok(r.out.includes(`no Sluice store at ${join(dir, name)}`), r.out);
+  }
+  const bad = await run(SERVER_MAIN, ['admin', 'users', 'list', '--jsn']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /unknown flag --jsn.*--json/);
+});
