@@ -1,16 +1,33 @@
 /**
- * Regenerates docs/cli.md and docs/config.md from the flag registry: `node dist/scripts/gen-docs.js`.
+ * Regenerates docs/cli.md, docs/config.md, docs/server-cli.md and the options table of docs/server.md (between
+ * its BEGIN/END markers) from the flag registries: `node dist/scripts/gen-docs.js`.
  * The output goes through prettier (the repository's format check covers docs/), and
  * test/options/docs-fresh.test.ts fails when the committed files differ from it.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
-import { renderCliMarkdown, renderConfigMarkdown } from '../src/options/index.js';
+import {
+  renderCliMarkdown,
+  renderConfigMarkdown,
+  renderServerCliMarkdown,
+  renderServerOptionsTable,
+  SERVER_TABLE_BEGIN,
+  SERVER_TABLE_END,
+} from '../src/options/index.js';
 
 // dist/scripts/gen-docs.js -> repository root
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** docs/server.md with its options table replaced by the generated one. */
+function serverMd(): string {
+  const text = readFileSync(resolve(ROOT, 'docs/server.md'), 'utf8');
+  const a = text.indexOf(SERVER_TABLE_BEGIN);
+  const b = text.indexOf(SERVER_TABLE_END);
+  if (a < 0 || b < a) throw new Error('docs/server.md: the options table markers are missing');
+  return text.slice(0, a) + renderServerOptionsTable() + text.slice(b + SERVER_TABLE_END.length);
+}
 
 /** File path (relative to the root) -> expected content. */
 export async function generatedDocs(): Promise<Record<string, string>> {
@@ -18,6 +35,8 @@ export async function generatedDocs(): Promise<Record<string, string>> {
   const docs: [string, string][] = [
     ['docs/cli.md', renderCliMarkdown()],
     ['docs/config.md', renderConfigMarkdown()],
+    ['docs/server-cli.md', renderServerCliMarkdown()],
+    ['docs/server.md', serverMd()],
   ];
   for (const [path, text] of docs) {
     const file = resolve(ROOT, path);
@@ -28,6 +47,7 @@ export async function generatedDocs(): Promise<Record<string, string>> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  for (const [path, text] of Object.entries(await generatedDocs())) writeFileSync(resolve(ROOT, path), text);
-  process.stdout.write('wrote docs/cli.md and docs/config.md\n');
+  const docs = await generatedDocs();
+  for (const [path, text] of Object.entries(docs)) writeFileSync(resolve(ROOT, path), text);
+  process.stdout.write(`wrote ${Object.keys(docs).join(', ')}\n`);
 }

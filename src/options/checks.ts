@@ -30,6 +30,12 @@ export function hostPort(value: string): string | undefined {
   return undefined;
 }
 
+/** The name clients use for the server: a host name or IP address (no port). */
+export function publicHost(value: string): string | undefined {
+  const host = value.startsWith('[') ? value : value.includes(':') ? `[${value}]` : value;
+  return validHost(host) ? undefined : 'expected a host name or IP address, without port';
+}
+
 /** `[scheme://][user:pass@]host:port` with scheme http, https or socks5. */
 export function proxyUrl(value: string): string | undefined {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
@@ -46,7 +52,7 @@ export function proxyUrl(value: string): string | undefined {
   return undefined;
 }
 
-/** An http(s) URL (the sc-server REST URL). */
+/** An http(s) URL (PAC sources). */
 export function httpUrl(value: string): string | undefined {
   try {
     const u = new URL(value);
@@ -55,6 +61,25 @@ export function httpUrl(value: string): string | undefined {
   } catch {
     return 'expected a URL like https://sc.example.com/rest/v1';
   }
+}
+
+/** The sc-server REST URL: https, path ending in /rest/v1 (what `sc-server start` logs and writes to server.json). */
+export function restUrl(value: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'expected a URL like https://sc.example.com/rest/v1';
+  }
+  if (u.protocol === 'http:')
+    return `sc-server's REST API is HTTPS only: use https://${u.host}${u.pathname === '/' ? '/rest/v1' : u.pathname}`;
+  if (u.protocol !== 'https:') return 'expected an https:// URL like https://sc.example.com/rest/v1';
+  if (!/\/rest\/v1\/?$/.test(u.pathname)) {
+    const base = u.pathname.replace(/\/+$/, '');
+    return `the path must end in /rest/v1 (the server answers 404 elsewhere): use https://${u.host}${base}/rest/v1`;
+  }
+  if (u.search || u.hash) return 'a REST URL has no query or fragment';
+  return undefined;
 }
 
 /** A domain rule: a regular expression on the host name, `-` prefix to exclude, or the keyword `all`. */

@@ -1,7 +1,8 @@
 /**
- * How one `sc run` option is declared. Everything else (argv, env and config-file parsing, help, completion,
- * the config-file template, docs/cli.md, docs/config.md, /configz, the startup log) is derived from these
- * declarations, so an option is defined in exactly one place (src/options/run-flags.ts).
+ * How one option of `sc run` or `sc-server start` is declared. Everything else (argv, env and config-file
+ * parsing, help, completion, the config-file template, docs/cli.md, docs/config.md, docs/server-cli.md, /configz,
+ * the startup logs) is derived from these declarations, so an option is defined in exactly one place
+ * (src/options/run-flags.ts, src/options/server-flags.ts, and src/options/shared-flags.ts for both).
  */
 import type { RunOptions } from './run-options.js';
 
@@ -20,7 +21,9 @@ export const GROUPS = [
   'Kerberos',
   'Hidden',
 ] as const;
-export type FlagGroup = (typeof GROUPS)[number];
+/** Groups of `sc-server start --help`, in order. */
+export const SERVER_GROUPS = ['Server', 'Listeners', 'TLS', 'Tunnels', 'Accounts', 'Logging'] as const;
+export type FlagGroup = (typeof GROUPS)[number] | (typeof SERVER_GROUPS)[number];
 
 export interface FlagDef {
   /** Long name, also the config-file key; the RunOptions property is its camelCase. */
@@ -47,6 +50,10 @@ export interface FlagDef {
   check?: (value: string, cwd: string) => string | undefined;
   /** Lower bound for int and duration options. */
   min?: number;
+  /** Upper bound for int and duration options. */
+  max?: number;
+  /** sc-server: the server.json key that reports this setting's effective value (docs/server.md). */
+  serverJson?: string;
 }
 
 export type OptionKey = keyof RunOptions;

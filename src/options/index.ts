@@ -1,11 +1,47 @@
 /** Public surface of the options layer. */
 export { ConfigError, type OptionSource } from './config-error.js';
 export { parseDuration, formatDuration } from './duration.js';
-export { envName, propertyName, GROUPS, type FlagDef, type FlagGroup, type FlagType } from './flag.js';
-export { defaultRunOptions, parseRunOptions, type ParsedRunOptions } from './parse.js';
+export {
+  envName,
+  propertyName,
+  GROUPS,
+  SERVER_GROUPS,
+  type FlagDef,
+  type FlagGroup,
+  type FlagType,
+} from './flag.js';
+export {
+  defaultRunOptions,
+  optionSpec,
+  parseOptions,
+  parseRunOptions,
+  parseServerOptions,
+  RUN_SPEC,
+  SERVER_SPEC,
+  type OptionSpec,
+  type ParsedRunOptions,
+  type ParsedServerOptions,
+} from './parse.js';
 export { changedOptions, formatValue, redactedConfig, secretValues } from './redact.js';
 export { EXCLUSIVE_PAIRS, REGIONS, RUN_FLAGS } from './run-flags.js';
+export {
+  SERVER_ENV_ALIASES,
+  SERVER_FLAGS,
+  SERVER_JSON_EXTRA,
+  serverEnvName,
+  type ServerOptions,
+} from './server-flags.js';
+export { SHARED_FLAG_NAMES } from './shared-flags.js';
 export type { ProxyLocalhost, RunOptions } from './run-options.js';
 export { renderConfigTemplate } from './config-template.js';
-export { defaultLabel, renderCliMarkdown, renderConfigMarkdown } from './docs.js';
+export {
+  defaultLabel,
+  renderCliMarkdown,
+  renderConfigMarkdown,
+  renderServerCliMarkdown,
+  renderServerOptionsTable,
+  SERVER_TABLE_BEGIN,
+  SERVER_TABLE_END,
+} from './docs.js';
+export { serverStartHelp } from './help.js';
 export { envHints } from './suggest.js';

@@ -1,8 +1,9 @@
 /**
- * One parser for the command line, SAUCE_* env vars and the config file, SC5's precedence:
- * flag > env > config file > default, decided per option (a list from one source replaces, never merges with,
- * the lists of lower sources). Every value is converted and checked the same way whatever its source, and
- * every error names the flag and where the bad value came from.
+ * One parser for the command line, env vars and the config file of both programs (`sc run`, `sc-server start`),
+ * SC5's precedence: flag > env > config file > default, decided per option (a list from one source replaces,
+ * never merges with, the lists of lower sources). Every value is converted and checked the same way whatever its
+ * source, and every error names the flag and where the bad value came from. A program is described by an
+ * OptionSpec (its flag registry and env naming); parseRunOptions and parseServerOptions are thin wrappers.
  */
 import { resolve } from 'node:path';
 import { ConfigError, type OptionSource } from './config-error.js';
@@ -10,8 +11,58 @@ import { readConfigFile } from './config-file.js';
 import { parseDuration, formatDuration } from './duration.js';
 import { envName, propertyName, type FlagDef, type FlagValue } from './flag.js';
 import type { RunOptions } from './run-options.js';
-import { EXCLUSIVE_PAIRS, FLAG_BY_NAME, FLAG_BY_SHORT, RUN_FLAGS } from './run-flags.js';
+import { EXCLUSIVE_PAIRS, RUN_FLAGS } from './run-flags.js';
+import { SERVER_ENV_ALIASES, SERVER_FLAGS, serverEnvName, type ServerOptions } from './server-flags.js';
 import { suggestName } from './suggest.js';
+
+/** One program's options: its registry and how its env vars are named. */
+export interface OptionSpec {
+  /** "sc run", "sc-server start": used in errors. */
+  command: string;
+  flags: readonly FlagDef[];
+  /** The env var of a flag; null: the flag has none. */
+  env: (flag: string) => string | null;
+  /** Older env names still read (after the primary one), per flag. */
+  envAliases?: Readonly<Record<string, readonly string[]>>;
+  exclusive?: readonly (readonly [string, string])[];
+  /** Accept positional arguments (sub-commands and their arguments) among the flags. */
+  positionals?: boolean;
+  byName: ReadonlyMap<string, FlagDef>;
+  byShort: ReadonlyMap<string, FlagDef>;
+}
+
+/** Builds an OptionSpec, indexing the flags by long and short name. */
+export function optionSpec(spec: Omit<OptionSpec, 'byName' | 'byShort'>): OptionSpec {
+  const byName = new Map(spec.flags.map((f) => [f.name, f]));
+  const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short!, f]));
+  if (byName.size !== spec.flags.length) throw new Error(`${spec.command}: a flag is declared twice`);
+  return { ...spec, byName, byShort };
+}
+
+export const RUN_SPEC: OptionSpec = optionSpec({
+  command: 'sc run',
+  flags: RUN_FLAGS,
+  env: envName,
+  exclusive: EXCLUSIVE_PAIRS,
+});
+
+export const SERVER_SPEC: OptionSpec = optionSpec({
+  command: 'sc-server start',
+  flags: SERVER_FLAGS,
+  env: serverEnvName,
+  envAliases: SERVER_ENV_ALIASES,
+});
+
+export interface ParsedOptions {
+  /** Keyed by the camelCase property of each long flag name. */
+  values: Record<string, FlagValue>;
+  /** Keyed by long flag name. */
+  sources: Record<string, OptionSource>;
+  /** Absolute path of the config file read, or ''. */
+  configFile: string;
+  /** Non-flag arguments, in order (only when the spec accepts them). */
+  positionals: string[];
+}
 
 export interface ParsedRunOptions {
   options: RunOptions;
@@ -23,16 +74,21 @@ interface Raw {
   source: Exclude<OptionSource, 'default'>;
   /** Human wording of the source, used in errors: "the command line", "env SAUCE_X", "config file f (key x)". */
   where: string;
+  /** The env var it came from, when source is env. */
+  env?: string;
   value: unknown;
 }
 
-const NAMES = RUN_FLAGS.map((f) => f.name);
+/** The option values when nothing is set. */
+export function defaultValues(flags: readonly FlagDef[]): Record<string, FlagValue> {
+  const o: Record<string, FlagValue> = {};
+  for (const f of flags) o[propertyName(f.name)] = clone(f.default);
+  return o;
+}
 
-/** The option values when nothing is set (tunnel-connections depends on the CPU count). */
+/** The `sc run` option values when nothing is set (tunnel-connections depends on the CPU count). */
 export function defaultRunOptions(): RunOptions {
-  const o: Record<string, unknown> = {};
-  for (const f of RUN_FLAGS) o[propertyName(f.name)] = clone(f.default);
-  return o as unknown as RunOptions;
+  return defaultValues(RUN_FLAGS) as unknown as RunOptions;
 }
 
 function clone(v: FlagValue): FlagValue {
@@ -42,8 +98,10 @@ function clone(v: FlagValue): FlagValue {
 }
 
 /** pflag-style argv: --name value, --name=value, -x value, -xvalue, -x=value, bool flags take no value. */
-function readArgv(argv: string[]): Map<string, Raw> {
+function readArgv(spec: OptionSpec, argv: string[]): { out: Map<string, Raw>; positionals: string[] } {
   const out = new Map<string, Raw>();
+  const positionals: string[] = [];
+  const names = spec.flags.map((f) => f.name);
   const add = (f: FlagDef, value: string): void => {
     const prev = out.get(f.name);
     const values = prev ? [...(prev.value as string[]), value] : [value];
@@ -52,15 +110,19 @@ function readArgv(argv: string[]): Map<string, Raw> {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
+      if (spec.positionals) {
+        positionals.push(...argv.slice(i + 1));
+        break;
+      }
       if (i + 1 < argv.length)
-        throw new ConfigError(`unexpected argument "${argv[i + 1]}": sc run takes only flags`);
+        throw new ConfigError(`unexpected argument "${argv[i + 1]}": ${spec.command} takes only flags`);
       break;
     }
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = arg.slice(2, eq < 0 ? undefined : eq);
-      const f = FLAG_BY_NAME.get(name);
-      if (!f) throw new ConfigError(`unknown flag --${name}${suggestName(name, NAMES)}`);
+      const f = spec.byName.get(name);
+      if (!f) throw new ConfigError(`unknown flag --${name}${suggestName(name, names)}`);
       if (eq >= 0) add(f, arg.slice(eq + 1));
       else if (f.type === 'bool') add(f, 'true');
       else if (i + 1 < argv.length) add(f, argv[++i]!);
@@ -69,7 +131,7 @@ function readArgv(argv: string[]): Map<string, Raw> {
     }
     if (arg.startsWith('-') && arg.length > 1) {
       for (let j = 1; j < arg.length; j++) {
-        const f = FLAG_BY_SHORT.get(arg[j]!);
+        const f = spec.byShort.get(arg[j]!);
         if (!f) throw new ConfigError(`unknown shorthand flag -${arg[j]} in ${arg}`);
         let rest = arg.slice(j + 1);
         if (f.type === 'bool' && !rest.startsWith('=')) {
@@ -86,17 +148,27 @@ function readArgv(argv: string[]): Map<string, Raw> {
       }
       continue;
     }
+    if (spec.positionals) {
+      positionals.push(arg);
+      continue;
+    }
     const hint = /^(true|false)$/i.test(arg) ? ': a boolean flag takes its value as --flag=false' : '';
-    throw new ConfigError(`unexpected argument "${arg}": sc run takes only flags${hint}`);
+    throw new ConfigError(`unexpected argument "${arg}": ${spec.command} takes only flags${hint}`);
   }
-  return out;
+  return { out, positionals };
+}
+
+/** The value as shown in an error: a secret is masked (only its secret part when the flag has a mask). */
+function shownValue(f: FlagDef, shown: unknown): string {
+  const text = typeof shown === 'string' ? shown : JSON.stringify(shown);
+  if (!f.secret) return text;
+  if (f.secret === true || typeof shown !== 'string') return '****';
+  return f.secret(shown);
 }
 
 function invalid(f: FlagDef, raw: Raw, shown: unknown, why: string): ConfigError {
-  const text = f.secret ? '****' : typeof shown === 'string' ? shown : JSON.stringify(shown);
-  return new ConfigError(`invalid value "${text}" for --${f.name} from ${raw.where}: ${why}`);
+  return new ConfigError(`invalid value "${shownValue(f, shown)}" for --${f.name} from ${raw.where}: ${why}`);
 }
-
 function splitList(text: string): string[] {
   const parts = text.split(',');
   const out: string[] = [];
@@ -173,15 +245,10 @@ function convert(f: FlagDef, raw: Raw): FlagValue {
 function check(f: FlagDef, raw: Raw, value: FlagValue, cwd: string): void {
   if ((f.type === 'int' || f.type === 'duration') && typeof value === 'number') {
     const min = f.min ?? 0;
-    if (value < min) {
-      const bound = f.type === 'duration' ? formatDuration(min) : String(min);
-      throw invalid(
-        f,
-        raw,
-        raw.source === 'flag' ? (raw.value as string[]).at(-1) : raw.value,
-        `must be at least ${bound}`,
-      );
-    }
+    const bound = (n: number): string => (f.type === 'duration' ? formatDuration(n) : String(n));
+    const given = raw.source === 'flag' ? (raw.value as string[]).at(-1) : raw.value;
+    if (value < min) throw invalid(f, raw, given, `must be at least ${bound(min)}`);
+    if (f.max !== undefined && value > f.max) throw invalid(f, raw, given, `must be at most ${bound(f.max)}`);
   }
   const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
   for (const item of items) {
@@ -200,27 +267,37 @@ function sameValue(a: FlagValue, b: FlagValue): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function describeSource(src: OptionSource, f: FlagDef, configFile: string): string {
+function describeSource(src: OptionSource, raw: Raw | undefined, configFile: string): string {
   if (src === 'flag') return 'the command line';
-  if (src === 'env') return `env ${envName(f.name)}`;
+  if (src === 'env') return `env ${raw?.env ?? ''}`;
   return `config file ${configFile}`;
 }
 
-/** Parses `sc run` arguments (without "run"), env and the config file they name. Throws ConfigError. */
-export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ParsedRunOptions {
-  const fromArgv = readArgv(argv);
+/** Parses one program's flags (argv without the command), env and the config file they name. Throws ConfigError. */
+export function parseOptions(
+  spec: OptionSpec,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): ParsedOptions {
+  const names = spec.flags.map((f) => f.name);
+  const { out: fromArgv, positionals } = readArgv(spec, argv);
   const fromEnv = new Map<string, Raw>();
-  for (const f of RUN_FLAGS) {
-    const v = env[envName(f.name)];
-    // Like viper, an empty variable counts as unset (CI templates often export empty values).
-    if (v !== undefined && v !== '')
-      fromEnv.set(f.name, { source: 'env', where: `env ${envName(f.name)}`, value: v });
+  for (const f of spec.flags) {
+    for (const name of [spec.env(f.name), ...(spec.envAliases?.[f.name] ?? [])]) {
+      if (name === null) continue;
+      const v = env[name];
+      // Like viper, an empty variable counts as unset (CI templates often export empty values).
+      if (v === undefined || v === '') continue;
+      fromEnv.set(f.name, { source: 'env', where: `env ${name}`, env: name, value: v });
+      break;
+    }
   }
 
   const fromConfig = new Map<string, Raw>();
   const cfgRaw = fromArgv.get('config-file') ?? fromEnv.get('config-file');
   let configPath = '';
-  if (cfgRaw) {
+  if (cfgRaw && spec.byName.has('config-file')) {
     const given = cfgRaw.source === 'flag' ? (cfgRaw.value as string[]).at(-1)! : (cfgRaw.value as string);
     configPath = resolve(cwd, given);
     const data = readConfigFile(
@@ -228,9 +305,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: str
       cfgRaw.where === 'the command line' ? '--config-file' : cfgRaw.where,
     );
     for (const [key, value] of Object.entries(data)) {
-      const f = FLAG_BY_NAME.get(key);
+      const f = spec.byName.get(key);
       if (!f)
-        throw new ConfigError(`unknown key "${key}" in config file ${configPath}${suggestName(key, NAMES)}`);
+        throw new ConfigError(`unknown key "${key}" in config file ${configPath}${suggestName(key, names)}`);
       if (key === 'config-file')
         throw new ConfigError(`config file ${configPath}: "config-file" cannot be set inside a config file`);
       if (value === null || value === undefined) continue;
@@ -238,51 +315,71 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: str
     }
   }
 
-  const options = defaultRunOptions() as unknown as Record<string, FlagValue>;
+  const values = defaultValues(spec.flags);
   const sources: Record<string, OptionSource> = {};
-  for (const f of RUN_FLAGS) {
+  const raws = new Map<string, Raw>();
+  for (const f of spec.flags) {
     const raw = fromArgv.get(f.name) ?? fromEnv.get(f.name) ?? fromConfig.get(f.name);
     sources[f.name] = raw?.source ?? 'default';
     if (!raw) continue;
+    raws.set(f.name, raw);
     const value = convert(f, raw);
     check(f, raw, value, cwd);
-    if (f.name === 'cacert-file')
-      options[propertyName(f.name)] = (value as string[]).map((p) =>
-        p.startsWith('data:') ? p : resolve(cwd, p),
-      );
-    else options[propertyName(f.name)] = value;
+    values[propertyName(f.name)] = value;
   }
-  if (configPath) options['configFile'] = configPath;
+  if (configPath) values['configFile'] = configPath;
 
+  const from = (name: string): string => describeSource(sources[name]!, raws.get(name), configPath);
   const userSet = (name: string): boolean => {
-    const f = FLAG_BY_NAME.get(name)!;
-    return sources[name] !== 'default' && !sameValue(options[propertyName(name)]!, f.default);
+    const f = spec.byName.get(name)!;
+    return sources[name] !== 'default' && !sameValue(values[propertyName(name)]!, f.default);
   };
-  for (const [a, b] of EXCLUSIVE_PAIRS) {
+  for (const [a, b] of spec.exclusive ?? []) {
     if (userSet(a) && userSet(b)) {
-      const fa = FLAG_BY_NAME.get(a)!;
-      const fb = FLAG_BY_NAME.get(b)!;
-      throw new ConfigError(
-        `--${a} (from ${describeSource(sources[a]!, fa, configPath)}) and --${b} ` +
-          `(from ${describeSource(sources[b]!, fb, configPath)}) cannot be used together`,
-      );
+      throw new ConfigError(`--${a} (from ${from(a)}) and --${b} (from ${from(b)}) cannot be used together`);
     }
   }
-  for (const f of RUN_FLAGS) {
+  for (const f of spec.flags) {
     if (f.unsupported && userSet(f.name))
+      throw new ConfigError(`flag --${f.name}: not supported yet (set from ${from(f.name)})`);
+  }
+  for (const f of spec.flags) {
+    if (f.required && !values[propertyName(f.name)])
       throw new ConfigError(
-        `flag --${f.name}: not supported yet (set from ${describeSource(sources[f.name]!, f, configPath)})`,
+        `missing required flag --${f.name}: set it on the command line, in env ${spec.env(f.name) ?? '(none)'} or in the config file`,
       );
   }
-  for (const f of RUN_FLAGS) {
-    if (f.required && !options[propertyName(f.name)])
-      throw new ConfigError(
-        `missing required flag --${f.name}: set it on the command line, in env ${envName(f.name)} or in the config file`,
-      );
-  }
-  if (!options['restUrl'])
+  return { values, sources, configFile: configPath, positionals };
+}
+
+/** Parses `sc run` arguments (without "run"), env and the config file they name. Throws ConfigError. */
+export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ParsedRunOptions {
+  const { values, sources } = parseOptions(RUN_SPEC, argv, env, cwd);
+  if (sources['cacert-file'] !== 'default')
+    values['cacertFile'] = (values['cacertFile'] as string[]).map((p) =>
+      p.startsWith('data:') ? p : resolve(cwd, p),
+    );
+  if (!values['restUrl'])
     throw new ConfigError(
       'no server configured: set --rest-url or SAUCE_REST_URL to your sc-server REST URL',
     );
-  return { options: options as unknown as RunOptions, sources };
+  return { options: values as unknown as RunOptions, sources };
+}
+
+export interface ParsedServerOptions {
+  options: ServerOptions;
+  sources: Record<string, OptionSource>;
+}
+
+/** Parses `sc-server start` arguments (without "start"), env and the config file. Throws ConfigError. */
+export function parseServerOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ParsedServerOptions {
+  const { values, sources } = parseOptions(SERVER_SPEC, argv, env, cwd);
+  const o = values as unknown as ServerOptions;
+  if (!o.dataDir) throw new ConfigError('--data-dir is empty: name a directory');
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey))
+    throw new ConfigError(
+      '--tls-cert and --tls-key go together: set both (PEM certificate and its private key)',
+    );
+  for (const k of ['dataDir', 'tlsCert', 'tlsKey', 'logFile'] as const) if (o[k]) o[k] = resolve(cwd, o[k]);
+  return { options: o, sources };
 }

@@ -25,21 +25,25 @@ function masked(f: FlagDef, value: FlagValue): string {
 }
 
 /** Every option by long flag name, secrets masked: the body of /configz. */
-export function redactedConfig(options: RunOptions): Record<string, string> {
+export function redactedConfig(
+  options: RunOptions | object,
+  flags: readonly FlagDef[] = RUN_FLAGS,
+): Record<string, string> {
   const o = options as unknown as Record<string, FlagValue>;
   const out: Record<string, string> = {};
-  for (const f of RUN_FLAGS) out[f.name] = masked(f, o[propertyName(f.name)]!);
+  for (const f of flags) out[f.name] = masked(f, o[propertyName(f.name)]!);
   return out;
 }
 
 /** Only the options that differ from their defaults (what the startup log lists), secrets masked. */
 export function changedOptions(
-  options: RunOptions,
+  options: RunOptions | object,
   sources: Record<string, OptionSource>,
+  flags: readonly FlagDef[] = RUN_FLAGS,
 ): Record<string, string> {
   const o = options as unknown as Record<string, FlagValue>;
   const out: Record<string, string> = {};
-  for (const f of RUN_FLAGS) {
+  for (const f of flags) {
     const v = o[propertyName(f.name)]!;
     if (sources[f.name] === 'default' || JSON.stringify(v) === JSON.stringify(f.default)) continue;
     out[f.name] = masked(f, v);
@@ -48,10 +52,10 @@ export function changedOptions(
 }
 
 /** Raw secret strings to scrub from any log line, as a last line of defence. */
-export function secretValues(options: RunOptions): string[] {
+export function secretValues(options: RunOptions | object, flags: readonly FlagDef[] = RUN_FLAGS): string[] {
   const o = options as unknown as Record<string, FlagValue>;
   const out: string[] = [];
-  for (const f of RUN_FLAGS) {
+  for (const f of flags) {
     if (!f.secret) continue;
     const v = o[propertyName(f.name)]!;
     for (const item of Array.isArray(v) ? v : [formatValue(f, v)]) {

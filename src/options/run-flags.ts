@@ -5,6 +5,7 @@
 import os from 'node:os';
 import * as c from './checks.js';
 import type { FlagDef } from './flag.js';
+import { sharedFlag } from './shared-flags.js';
 
 export const REGIONS = [
   'us-west',
@@ -86,15 +87,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     group: 'Sauce Labs',
     description: 'Extra metadata stored with the tunnel, for example runner=github-action.',
   },
-  {
-    name: 'config-file',
-    short: 'c',
-    type: 'string',
-    default: '',
-    valueName: 'path',
-    group: 'Sauce Labs',
-    description: 'YAML (or JSON, by the .json extension) file whose keys are the long flag names.',
-  },
+  sharedFlag('config-file', 'Sauce Labs'),
   {
     name: 'rest-url',
     type: 'string',
@@ -102,7 +95,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     valueName: 'url',
     group: 'Sauce Labs',
     hidden: true,
-    check: c.httpUrl,
+    check: c.restUrl,
     secret: c.maskUserinfo,
     description:
       'REST URL of your sc-server, for example https://sc.example.com/rest/v1 (required: there is no hosted default).',
@@ -385,31 +378,9 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     description: 'Close idle keep-alive connections to the local API after this long; 0s never.',
   },
   // Logging
-  {
-    name: 'log-file',
-    type: 'string',
-    default: '',
-    defaultText: 'stdout',
-    valueName: 'path',
-    group: 'Logging',
-    description: 'Write the log to this file instead of stdout; SIGHUP reopens it (for logrotate).',
-  },
-  {
-    name: 'log-level',
-    type: 'string',
-    default: 'info',
-    values: ['error', 'info', 'debug'],
-    group: 'Logging',
-    description: 'Least severe messages logged.',
-  },
-  {
-    name: 'log-format',
-    type: 'string',
-    default: 'text',
-    values: ['text', 'json'],
-    group: 'Logging',
-    description: 'Log line format.',
-  },
+  sharedFlag('log-file', 'Logging'),
+  sharedFlag('log-level', 'Logging'),
+  sharedFlag('log-format', 'Logging'),
   {
     name: 'log-http',
     type: 'list',
@@ -495,24 +466,8 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     check: c.hostPort,
     description: 'Address of the local proxy (SC5 hidden flag).',
   },
-  {
-    name: 'tunnel-keepalive-interval',
-    type: 'duration',
-    default: 5000,
-    min: 1,
-    group: 'Hidden',
-    hidden: true,
-    description: 'How often each tunnel connection checks the server is still there (HTTP/2 PING).',
-  },
-  {
-    name: 'tunnel-keepalive-timeout',
-    type: 'duration',
-    default: 15_000,
-    min: 1,
-    group: 'Hidden',
-    hidden: true,
-    description: 'A tunnel connection whose PING is not answered within this time is replaced.',
-  },
+  sharedFlag('tunnel-keepalive-interval', 'Hidden', true),
+  sharedFlag('tunnel-keepalive-timeout', 'Hidden', true),
   {
     name: 'start-timeout',
     type: 'duration',
@@ -538,8 +493,3 @@ export const EXCLUSIVE_PAIRS: readonly (readonly [string, string])[] = [
   ['tls-resign-domains', 'tls-passthrough-domains'],
   ['proxy', 'pac'],
 ];
-
-export const FLAG_BY_NAME: ReadonlyMap<string, FlagDef> = new Map(RUN_FLAGS.map((f) => [f.name, f]));
-export const FLAG_BY_SHORT: ReadonlyMap<string, FlagDef> = new Map(
-  RUN_FLAGS.filter((f) => f.short).map((f) => [f.short!, f]),
-);

@@ -2,11 +2,12 @@
  * Composition root of sc-server: opens the store, makes or loads the PKI, and starts the REST API, the tunnel
  * edge and the proxy entry. Knows nothing about argv, env or signals (src/server/cli does).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { constants } from 'node:fs';
+import { access, mkdir, rename, stat, statfs, writeFile } from 'node:fs/promises';
+import http, { type Server } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../observability/log.js';
 import { AccountService } from './accounts/account-service.js';
 import { hashAccessKey } from './accounts/access-keys.js';
@@ -41,7 +42,26 @@ export interface ServerConfig {
   maxHeaderSize: number;
   /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
   proxySplice?: boolean;
+  /** Where Prometheus /metrics is served on its own (plain HTTP); none when absent. */
+  metrics?: ListenAddress | null;
+  /** Also serve /metrics, unauthenticated, on the REST listener. */
+  restMetrics?: boolean;
+  /** A certificate of the operator's own for REST and edge instead of one from the server's CA. */
+  tls?: TlsPair | null;
   version: string;
+}
+
+/** A PEM certificate (chain) and its key, already checked to load (src/server/cli/tls-pair.ts). */
+export interface TlsPair {
+  certPem: string;
+  keyPem: string;
+  /** Where it was read from, for server.json and logs. */
+  certPath: string;
+}
+
+/** A problem with the configuration found at start (for example an unusable data dir): the CLI exits 2. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
 }
 
 export interface ServerInfo {
@@ -50,6 +70,10 @@ export interface ServerInfo {
   edge_address: string;
   ca_cert: string;
   ca_fingerprint: string;
+  /** The operator's --tls-cert when given, else ''. */
+  tls_cert: string;
+  /** host:port of the metrics listener, '' when off. */
+  metrics_address: string;
   pid: number;
 }
 
@@ -57,7 +81,80 @@ export interface RunningServer {
   info: ServerInfo;
   /** Set when this start generated the admin's access key (printed once by the CLI). */
   generatedAdmin: { username: string; accessKey: string } | null;
+  /** New TLS handshakes of REST and edge use this pair; open connections keep theirs. */
+  reloadTls(pair: TlsPair): void;
   close(): Promise<void>;
+}
+
+/** Kernel pseudo filesystems (statfs f_type): nothing can be stored there, and mkdir in them can hang. */
+const PSEUDO_FS: Record<number, string> = {
+  0x9fa0: 'proc',
+  0x62656572: 'sysfs',
+  0x64626720: 'debugfs',
+  0x27e0eb: 'cgroup',
+  0x63677270: 'cgroup2',
+  0x1cd1: 'devpts',
+  0x73636673: 'securityfs',
+  0x74726163: 'tracefs',
+};
+
+/**
+ * Creates the data directory (mode 0700, missing parents too) or checks the existing one, failing fast with a
+ * StartupError that names the problem: a path through a regular file, a kernel pseudo filesystem such as /proc
+ * (where Node's recursive mkdir never returns), or a directory this user cannot write.
+ */
+export async function prepareDataDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let existing = dir;
+  for (;;) {
+    try {
+      const st = await stat(existing);
+      if (!st.isDirectory())
+        throw new StartupError(
+          `data directory ${dir}: ${existing === dir ? 'it' : existing} is not a directory` +
+            ' (choose another --data-dir)',
+        );
+      break;
+    } catch (err) {
+      if (err instanceof StartupError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      // ENOTDIR: a file further up; keep walking up to name it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        throw new StartupError(`data directory ${dir}: ${(err as Error).message}`);
+      missing.unshift(existing);
+      const parent = dirname(existing);
+      if (parent === existing) throw new StartupError(`data directory ${dir}: no existing parent`);
+      existing = parent;
+    }
+  }
+  const fs = PSEUDO_FS[(await statfs(existing)).type];
+  if (fs)
+    throw new StartupError(
+      `data directory ${dir} is on the kernel's ${fs} filesystem, which cannot store files: choose a directory on disk`,
+    );
+  for (const d of missing) {
+    try {
+      await mkdir(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new StartupError(`cannot create data directory ${d}: ${(err as Error).message}`);
+    }
+  }
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new StartupError(`data directory ${dir} is not writable by this user`);
+  }
+}
+
+function serveMetrics(metrics: ReturnType<typeof createServerMetrics>, res: http.ServerResponse): void {
+  metrics.registry.metrics().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+    },
+    () => sendJson(res, 500, { error: 'metrics failed', code: 'internal' }),
+  );
 }
 
 function listen(server: Server, addr: ListenAddress): Promise<AddressInfo> {
@@ -79,7 +176,7 @@ function close(server: Server): Promise<void> {
 
 export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
   const dataDir = resolve(cfg.dataDir);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await prepareDataDir(dataDir);
   const names = [...new Set(['localhost', '127.0.0.1', '::1', cfg.publicHost])];
   const pki = await loadOrCreatePki(dataDir, names);
   log.info(pki.created ? 'created certificate authority' : 'loaded certificate authority', {
@@ -129,37 +226,32 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     version: cfg.version,
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
-  const rest = https.createServer(
-    { cert: pki.server.certPem, key: pki.server.keyPem, minVersion: 'TLSv1.2' },
-    (req, res) => {
-      if (req.url === '/metrics' && req.method === 'GET') {
-        metrics.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': metrics.registry.contentType });
-            res.end(text);
-          },
-          () => sendJson(res, 500, { error: 'metrics failed', code: 'internal' }),
-        );
-        return;
-      }
-      if (req.url === '/readyz' || req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('OK');
-        return;
-      }
-      router.handle(req, res).catch((err: unknown) => {
-        log.error('REST handler failed', { error: err, url: req.url });
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error', code: 'internal' });
-      });
-    },
-  );
+  const cert = cfg.tls
+    ? { cert: cfg.tls.certPem, key: cfg.tls.keyPem }
+    : { cert: pki.server.certPem, key: pki.server.keyPem };
+  if (cfg.tls) log.info('using the operator certificate for REST and edge', { path: cfg.tls.certPath });
+  const rest = https.createServer({ ...cert, minVersion: 'TLSv1.2' }, (req, res) => {
+    if (req.url === '/metrics' && req.method === 'GET' && cfg.restMetrics) {
+      serveMetrics(metrics, res);
+      return;
+    }
+    if (req.url === '/readyz' || req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK');
+      return;
+    }
+    router.handle(req, res).catch((err: unknown) => {
+      log.error('REST handler failed', { error: err, url: req.url });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error', code: 'internal' });
+    });
+  });
   const edge = createEdge({
     store,
     registry,
     log: log.child('edge'),
     hashToken: hash,
     keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
-    tls: { cert: pki.server.certPem, key: pki.server.keyPem },
+    tls: cert,
   });
   const proxy = createProxyEntry({
     registry,
@@ -170,9 +262,21 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
   });
 
+  const metricsServer = cfg.metrics
+    ? http.createServer((req, res) => {
+        if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+          serveMetrics(metrics, res);
+          return;
+        }
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('only /metrics is served here\n');
+      })
+    : null;
+
   const restAddr = await listen(rest, cfg.rest);
   const edgeAddr = await listen(edge, cfg.edge);
   const proxyAddr = await listen(proxy, cfg.proxy);
+  const metricsAddr = metricsServer && cfg.metrics ? await listen(metricsServer, cfg.metrics) : null;
   edgeAddress = formatAddress(
     cfg.edge.host === '::' || cfg.edge.host === '0.0.0.0' ? cfg.publicHost : edgeAddr.address,
     edgeAddr.port,
@@ -185,6 +289,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     edge_address: edgeAddress,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
+    tls_cert: cfg.tls?.certPath ?? '',
+    metrics_address: metricsAddr ? formatAddress(metricsAddr.address, metricsAddr.port) : '',
     pid: process.pid,
   };
   const tmp = join(dataDir, 'server.json.tmp');
@@ -195,9 +301,18 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   return {
     info,
     generatedAdmin: admin.accessKey ? { username: admin.username, accessKey: admin.accessKey } : null,
+    reloadTls(pair: TlsPair) {
+      const next = { cert: pair.certPem, key: pair.keyPem, minVersion: 'TLSv1.2' as const };
+      rest.setSecureContext(next);
+      edge.setSecureContext(next);
+    },
     async close() {
       tunnels.stopReaper();
-      await Promise.all([closeProxyEntry(proxy), close(rest)]);
+      await Promise.all([
+        closeProxyEntry(proxy),
+        close(rest),
+        metricsServer ? close(metricsServer) : undefined,
+      ]);
       // Tunnels stay "running" in the store: their clients reconnect when the server is back.
       for (const t of registry.all()) for (const c of t.conns) c.drain();
       await close(edge);

@@ -6,7 +6,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  optionSpec,
+  parseOptions,
+  propertyName,
+  SERVER_ENV_ALIASES,
+  SERVER_FLAGS,
+  serverEnvName,
+  type FlagDef,
+} from '../../options/index.js';
 import { AccountService } from '../accounts/account-service.js';
 import {
   AdminError,
@@ -37,11 +46,45 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
   teams add-member TEAM USERNAME | teams remove-member TEAM USERNAME
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
---data-dir defaults to SC_DATA_DIR or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
+--data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
 1 not found / already exists / refused, 2 usage or invalid input.
 `;
 
 class Usage extends Error {}
+
+/** The same declaration as `sc-server start --data-dir` (and its env vars). */
+const DATA_DIR = SERVER_FLAGS.find((f) => f.name === 'data-dir')!;
+
+const ADMIN_FLAGS: readonly FlagDef[] = [
+  DATA_DIR,
+  { name: 'json', type: 'bool', default: false, group: 'Server', description: 'Print JSON.' },
+  { name: 'role', type: 'string', default: '', group: 'Server', description: 'Role of a new user.' },
+  { name: 'org', type: 'string', default: '', group: 'Server', description: 'Organisation.' },
+  { name: 'team', type: 'list', default: [], group: 'Server', description: 'Team (repeatable).' },
+  { name: 'label', type: 'string', default: '', group: 'Server', description: 'Label of a new key.' },
+  { name: 'no-key', type: 'bool', default: false, group: 'Server', description: 'Create no access key.' },
+  { name: 'help', short: 'h', type: 'bool', default: false, group: 'Server', description: 'Usage.' },
+];
+
+/** Admin commands take positionals and flags through the one option parser; only --data-dir has env vars. */
+const ADMIN_SPEC = optionSpec({
+  command: 'sc-server admin',
+  flags: ADMIN_FLAGS,
+  env: (flag) => (flag === 'data-dir' ? serverEnvName(flag) : null),
+  envAliases: { 'data-dir': SERVER_ENV_ALIASES['data-dir'] ?? [] },
+  positionals: true,
+});
+
+interface AdminFlags {
+  'data-dir'?: string;
+  json?: boolean;
+  role?: string;
+  org?: string;
+  team?: string[];
+  label?: string;
+  'no-key'?: boolean;
+  help?: boolean;
+}
 
 function need(args: string[], n: number, what: string): string[] {
   if (args.length !== n) throw new Usage(`expected ${what}`);
@@ -64,34 +107,27 @@ function teamLine(t: TeamView): string {
 
 export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const out = (s: string): void => void process.stdout.write(s + '\n');
-  let parsed;
+  let v: AdminFlags;
+  let positionals: string[];
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'data-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        role: { type: 'string' },
-        org: { type: 'string' },
-        team: { type: 'string', multiple: true },
-        label: { type: 'string' },
-        'no-key': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const parsed = parseOptions(ADMIN_SPEC, argv, env, process.cwd());
+    positionals = parsed.positionals;
+    // Unset flags stay undefined, as the commands below distinguish "not given" from a default.
+    const given: Record<string, unknown> = {};
+    for (const f of ADMIN_FLAGS)
+      if (parsed.sources[f.name] !== 'default') given[f.name] = parsed.values[propertyName(f.name)];
+    v = given as AdminFlags;
   } catch (err) {
-    process.stderr.write(`sc-server admin: ${(err as Error).message}\n`);
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`sc-server admin: ${err.message}\n`);
     return 2;
   }
-  const { values: v, positionals } = parsed;
   const [group, action, ...args] = positionals;
   if (v.help || group === undefined || group === 'help') {
     process.stdout.write(USAGE);
     return 0;
   }
-  const dir = resolve(v['data-dir'] ?? (env['SC_DATA_DIR'] || './sluice-data'));
+  const dir = resolve(v['data-dir'] ?? String(DATA_DIR.default));
   if (!existsSync(join(dir, STORE_FILE))) {
     process.stderr.write(
       `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,

@@ -2,143 +2,133 @@
 /**
  * sc-server: the platform side. `sc-server start` runs the REST API, tunnel edge and proxy entry on an embedded
  * store; `sc-server admin ...` manages accounts and keys. This is the only server file that reads argv, env or
- * signals, and the only one that exits.
+ * signals, and the only one that exits. The options of `start` come from the shared registry
+ * (src/options/server-flags.ts), parsed by the same parser as `sc run`.
  */
-import { parseArgs } from 'node:util';
-import { createLogger, type LogFormat, type LogLevel } from '../../observability/log.js';
-import { parseDuration } from '../../options/duration.js';
+import { createLogger, type LogSink } from '../../observability/log.js';
+import { LogFile } from '../../observability/log-file.js';
+import {
+  changedOptions,
+  ConfigError,
+  parseServerOptions,
+  secretValues,
+  SERVER_FLAGS,
+  serverStartHelp,
+  type ParsedServerOptions,
+} from '../../options/index.js';
 import { VERSION } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
+import { loadTlsPair, TlsPairError, type LoadedPair } from './tls-pair.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
 Usage:
-  sc-server start [flags]     run the REST API, tunnel edge and proxy entry
-  sc-server admin <command>   manage users, teams and access keys (sc-server admin help)
-  sc-server version
+  sc-server start [flags]     run the REST API, tunnel edge and proxy entry ("sc-server start --help": flags)
+  sc-server admin <command>   manage users, teams and access keys ("sc-server admin help")
+  sc-server version           print the version (also --version, -v)
+  sc-server help              this text (also --help, -h)
 
-Flags of start (env in brackets):
-  --data-dir DIR                 data directory, created if missing (SC_DATA_DIR; default ./sluice-data)
-  --rest-address HOST:PORT       REST API, HTTPS (SC_REST_ADDRESS; default 127.0.0.1:8443)
-  --edge-address HOST:PORT       tunnel edge where sc connects, TLS (SC_EDGE_ADDRESS; default 127.0.0.1:8444)
-  --proxy-address HOST:PORT      proxy entry for browsers, HTTP (SC_PROXY_ADDRESS; default 127.0.0.1:8080)
-  --public-host NAME             host name clients use to reach this server; added to the certificate
-                                 (SC_PUBLIC_HOST; default localhost)
-  --tunnel-keepalive-interval D  PING interval on tunnel connections (default 5s)
-  --tunnel-keepalive-timeout D   close a connection whose PING is unanswered this long (default 10s)
-  --tunnel-grace D               end a tunnel whose client stays disconnected this long (default 60s)
-  --queue-timeout D              how long a request waits for a free tunnel stream before 503 (default 10s)
-  --max-header-size BYTES        largest request header block the proxy entry accepts, else 431 (default 16384)
-  --proxy-splice true|false      carry a browser's keep-alive connection of plain http:// requests to its own
-                                 tunnel over one stream, relayed by sc (default true; docs/decisions/0006)
-  --log-level error|info|debug   (SC_LOG_LEVEL; default info)
-  --log-format text|json         (SC_LOG_FORMAT; default text)
-First start creates an admin account from SC_ADMIN_USERNAME / SC_ADMIN_ACCESS_KEY, or generates one and prints
-its access key once. Port 0 picks a free port; DIR/server.json records the real addresses.
+Every flag of start is also an env var (SLUICE_SERVER_ + NAME) and a key of the --config-file (YAML).
+See docs/server.md and docs/server-cli.md.
 `;
 
+/** A usage or configuration problem: printed without a stack, exit 2. */
 class UsageError extends Error {}
 
-function duration(value: string, flag: string): number {
-  const ms = parseDuration(value);
-  if (ms === null || ms < 0) throw new UsageError(`${flag}: "${value}" is not a duration (like 5s, 1m30s)`);
-  return ms;
+function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
 }
 
-function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`${flag}: "${value}" is not one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
-
-function parseStart(
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-): { cfg: ServerConfig; level: LogLevel; format: LogFormat } {
-  let values;
+function listenAddress(value: string, flag: string): ServerConfig['rest'] {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'data-dir': { type: 'string' },
-        'rest-address': { type: 'string' },
-        'edge-address': { type: 'string' },
-        'proxy-address': { type: 'string' },
-        'public-host': { type: 'string' },
-        'tunnel-keepalive-interval': { type: 'string' },
-        'tunnel-keepalive-timeout': { type: 'string' },
-        'tunnel-grace': { type: 'string' },
-        'queue-timeout': { type: 'string' },
-        'max-header-size': { type: 'string' },
-        'proxy-splice': { type: 'string' },
-        'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
-      },
-    }));
+    return parseListenAddress(value, flag);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const v = (flag: string, envName: string | null, def: string): string =>
-    (values as Record<string, string | undefined>)[flag] ?? (envName ? env[envName] : undefined) ?? def;
-  const maxHeader = Number(v('max-header-size', null, '16384'));
-  if (!Number.isInteger(maxHeader) || maxHeader < 1024 || maxHeader > 1 << 20) {
-    throw new UsageError('--max-header-size: must be an integer from 1024 to 1048576');
-  }
-  const publicHost = v('public-host', 'SC_PUBLIC_HOST', 'localhost');
-  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(publicHost))
-    throw new UsageError(`--public-host: "${publicHost}" is not a host name`);
-  const wrap = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  };
-  const cfg: ServerConfig = {
-    dataDir: v('data-dir', 'SC_DATA_DIR', './sluice-data'),
-    rest: wrap(() =>
-      parseListenAddress(v('rest-address', 'SC_REST_ADDRESS', '127.0.0.1:8443'), '--rest-address'),
-    ),
-    edge: wrap(() =>
-      parseListenAddress(v('edge-address', 'SC_EDGE_ADDRESS', '127.0.0.1:8444'), '--edge-address'),
-    ),
-    proxy: wrap(() =>
-      parseListenAddress(v('proxy-address', 'SC_PROXY_ADDRESS', '127.0.0.1:8080'), '--proxy-address'),
-    ),
-    publicHost,
-    adminUsername: env['SC_ADMIN_USERNAME'] || undefined,
-    adminAccessKey: env['SC_ADMIN_ACCESS_KEY'] || undefined,
-    keepaliveIntervalMs: duration(v('tunnel-keepalive-interval', null, '5s'), '--tunnel-keepalive-interval'),
-    keepaliveTimeoutMs: duration(v('tunnel-keepalive-timeout', null, '10s'), '--tunnel-keepalive-timeout'),
-    tunnelGraceMs: duration(v('tunnel-grace', null, '60s'), '--tunnel-grace'),
-    queueTimeoutMs: duration(v('queue-timeout', null, '10s'), '--queue-timeout'),
-    maxHeaderSize: maxHeader,
-    proxySplice:
-      oneOf(v('proxy-splice', null, 'true'), ['true', 'false'] as const, '--proxy-splice') === 'true',
+}
+
+function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerConfig {
+  const o = parsed.options;
+  return {
+    dataDir: o.dataDir,
+    rest: listenAddress(o.restAddress, '--rest-address'),
+    edge: listenAddress(o.edgeAddress, '--edge-address'),
+    proxy: listenAddress(o.proxyAddress, '--proxy-address'),
+    metrics: o.metricsAddress ? listenAddress(o.metricsAddress, '--metrics-address') : null,
+    restMetrics: o.restMetrics,
+    publicHost: o.publicHost,
+    adminUsername: o.adminUsername || undefined,
+    adminAccessKey: o.adminAccessKey || undefined,
+    keepaliveIntervalMs: o.tunnelKeepaliveInterval,
+    keepaliveTimeoutMs: o.tunnelKeepaliveTimeout,
+    tunnelGraceMs: o.tunnelGrace,
+    queueTimeoutMs: o.queueTimeout,
+    maxHeaderSize: o.maxHeaderSize,
+    proxySplice: o.proxySplice === 'true',
+    tls,
     version: VERSION,
   };
-  const level = oneOf(
-    v('log-level', 'SC_LOG_LEVEL', 'info'),
-    ['error', 'info', 'debug'] as const,
-    '--log-level',
-  );
-  const format = oneOf(v('log-format', 'SC_LOG_FORMAT', 'text'), ['text', 'json'] as const, '--log-format');
-  return { cfg, level, format };
 }
 
 async function start(argv: string[]): Promise<number> {
-  const { cfg, level, format } = parseStart(argv, process.env);
-  const log = createLogger({ level, format, module: 'server', sink: process.stdout });
+  if (wantsHelp(argv)) {
+    process.stdout.write(serverStartHelp());
+    return 0;
+  }
+  let parsed: ParsedServerOptions;
+  try {
+    parsed = parseServerOptions(argv, process.env, process.cwd());
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const o = parsed.options;
+  let tls: LoadedPair | null = null;
+  try {
+    if (o.tlsCert) tls = loadTlsPair(o.tlsCert, o.tlsKey);
+  } catch (err) {
+    if (err instanceof TlsPairError) throw new UsageError(err.message);
+    throw err;
+  }
+  const cfg = toConfig(parsed, tls);
+  let logFile: LogFile | null = null;
+  if (o.logFile) {
+    try {
+      logFile = new LogFile(o.logFile);
+    } catch (err) {
+      throw new UsageError(`cannot open --log-file ${o.logFile}: ${(err as Error).message}`);
+    }
+  }
+  const sink: LogSink = logFile ?? process.stdout;
+  const log = createLogger({
+    level: o.logLevel,
+    format: o.logFormat,
+    module: 'server',
+    sink,
+    redact: secretValues(o, SERVER_FLAGS),
+  });
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
+  log.info('options', changedOptions(o, parsed.sources, SERVER_FLAGS));
+  if (parsed.sources['admin-access-key'] === 'flag')
+    log.warn(
+      '--admin-access-key on the command line is visible to other users of this machine: ' +
+        'prefer SLUICE_SERVER_ADMIN_ACCESS_KEY or the config file',
+    );
+  if (tls) log.info('loaded --tls-cert', { path: tls.certPath, names: tls.names, valid_to: tls.validTo });
   // Loaded here so that `sc-server admin` does not pay for the whole server's modules.
-  const { startServer } = await import('../run.js');
+  const { startServer, StartupError } = await import('../run.js');
   tuneHeapGrowth();
-  const server = await startServer(cfg, log);
+  let server;
+  try {
+    server = await startServer(cfg, log);
+  } catch (err) {
+    logFile?.close();
+    if (err instanceof StartupError) throw new UsageError(err.message);
+    throw err;
+  }
   if (server.generatedAdmin) {
     // Printed once, on the start that created it; the store keeps only a keyed hash.
     process.stdout.write(
@@ -146,6 +136,29 @@ async function start(argv: string[]): Promise<number> {
         `  username:   ${server.generatedAdmin.username}\n  access key: ${server.generatedAdmin.accessKey}\n\n`,
     );
   }
+  const running = server;
+  // SIGHUP: reopen the log file (logrotate), reload the operator's certificate; a failure keeps the old ones.
+  process.on('SIGHUP', () => {
+    if (logFile) {
+      try {
+        logFile.reopen();
+        log.info('log file reopened', { path: logFile.path });
+      } catch (err) {
+        log.error('cannot reopen the log file', { path: logFile.path, error: (err as Error).message });
+      }
+    }
+    if (o.tlsCert) {
+      try {
+        const pair = loadTlsPair(o.tlsCert, o.tlsKey);
+        running.reloadTls(pair);
+        log.info('reloaded --tls-cert', { path: pair.certPath, names: pair.names, valid_to: pair.validTo });
+      } catch (err) {
+        log.error('cannot reload --tls-cert/--tls-key, keeping the current certificate', {
+          error: (err as Error).message,
+        });
+      }
+    }
+  });
   return new Promise((resolveExit) => {
     let stopping = false;
     const stop = (sig: string): void => {
@@ -155,8 +168,11 @@ async function start(argv: string[]): Promise<number> {
       }
       stopping = true;
       log.info('shutting down', { signal: sig });
-      server.close().then(
-        () => resolveExit(0),
+      running.close().then(
+        () => {
+          logFile?.close();
+          resolveExit(0);
+        },
         (err: unknown) => {
           log.error('shutdown failed', { error: err });
           resolveExit(1);
@@ -177,13 +193,15 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./admin.js')).runAdmin(rest);
     case 'version':
     case '--version':
+    case '-v':
       process.stdout.write(`sc-server ${VERSION}\n`);
       return 0;
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      if (cmd === 'help' && rest[0] === 'start') process.stdout.write(serverStartHelp());
+      else process.stdout.write(USAGE);
       return 0;
     default:
       throw new UsageError(`unknown command "${cmd}"; try "sc-server help"`);

@@ -83,6 +83,6 @@ test('a bad flag is refused with a message naming it, exit 2, and nothing create
   );
   const exit = await p.waitExit();
   assert.equal(exit.code, 2, p.describe());
-  assert.match(p.logs(), /--queue-timeout.*soon/, 'the message must name the flag and value');
+  assert.match(p.logs(), /"soon" for --queue-timeout/, 'the message must name the flag and value');
   assert.ok(!existsSync(dataDir), 'a refused start created the data dir');
 });

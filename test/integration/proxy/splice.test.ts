@@ -89,7 +89,7 @@ async function serverGets(server: TestServer): Promise<number> {
 /** A server, an origin answering `body`, `sc` for ADMIN's tunnel `name`, and a one-socket keep-alive agent. */
 async function ownTunnel(t: TestContext, name: string, body: string, serverArgs: string[] = []) {
   const origin = await startOrigin(body);
-  const server = await startServer({ args: serverArgs });
+  const server = await startServer({ args: ['--rest-metrics', ...serverArgs] });
   const ADMIN = server.admin;
   const sc = await startClient(server, { tunnelName: name });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -133,7 +133,7 @@ test('a keep-alive connection to your own tunnel rides one stream: sc counts eac
 
 test("another account's use of a shared tunnel goes request by request, never spliced", async (t) => {
   const origin = await startOrigin('shared');
-  const server = await startServer();
+  const server = await startServer({ args: ['--rest-metrics'] });
   const ADMIN = server.admin;
   assert.equal((await rest(server, 'POST', '/admin/teams', ADMIN, { name: 'A' })).status, 201);
   const made = await rest(server, 'POST', '/admin/users', ADMIN, {

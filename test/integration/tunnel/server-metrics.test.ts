@@ -12,7 +12,7 @@ afterEach(cleanup);
 
 test('sc-server /metrics counts proxy answers by code and error reason, and passes promtool', async (t) => {
   const origin = await startOrigin();
-  const server = await startServer();
+  const server = await startServer({ args: ['--rest-metrics'] });
   const ADMIN = server.admin;
   const sc = await startClient(server, { tunnelName: 'm' });
   const creds = { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: 'm' };

@@ -271,7 +271,8 @@ test('--cacert-file: existing PEM file (relative to cwd) or data:base64; others 
 
 test('required flags and the server URL', () => {
   refused(
-    () => parseRunOptions(['-u', 'a', '-r', 'us-west', '-i', 'x', '--rest-url', 'https://x'], {}, dir),
+    () =>
+      parseRunOptions(['-u', 'a', '-r', 'us-west', '-i', 'x', '--rest-url', 'https://x/rest/v1'], {}, dir),
     /missing required flag --access-key: .*SAUCE_ACCESS_KEY/,
   );
   refused(
@@ -348,7 +349,7 @@ test('--api-basic-auth is URL-decoded, so a bad %-escape is refused at start', (
   assert.equal(parse(['--api-basic-auth', 'ci:p%40ss']).options.apiBasicAuth, 'ci:p%40ss');
   refused(
     () => parse(['--api-basic-auth', 'ci:100%']),
-    /invalid value "\*\*\*\*" for --api-basic-auth.*%-escape/,
+    /invalid value "ci:\*\*\*\*" for --api-basic-auth.*%-escape/,
   );
 });
 

@@ -1,0 +1,215 @@
+/**
+ * The registry of `sc-server start`: every option declared once, as for `sc run` (run-flags.ts); settings both
+ * programs have come from shared-flags.ts. Env vars are SLUICE_SERVER_ + the name upper-cased, and the SC_* names
+ * of earlier versions are still read (docs/decisions/0008-server-options.md).
+ */
+import * as c from './checks.js';
+import type { FlagDef } from './flag.js';
+import { sharedFlag } from './shared-flags.js';
+import type { LogFormat, LogLevel } from '../observability/log.js';
+
+export const SERVER_FLAGS: readonly FlagDef[] = [
+  sharedFlag('config-file', 'Server'),
+  {
+    name: 'data-dir',
+    type: 'string',
+    default: './sluice-data',
+    valueName: 'dir',
+    group: 'Server',
+    description: 'Data directory (store, certificate authority, server.json), created if missing.',
+  },
+  {
+    name: 'public-host',
+    type: 'string',
+    default: 'localhost',
+    valueName: 'name',
+    group: 'Server',
+    check: c.publicHost,
+    description:
+      'Host name clients use to reach this server: added to the certificate, and the edge address given to ' +
+      'clients when the edge listens on all interfaces.',
+  },
+  {
+    name: 'rest-address',
+    type: 'string',
+    default: '127.0.0.1:8443',
+    valueName: 'host:port',
+    group: 'Listeners',
+    check: c.hostPort,
+    serverJson: 'rest_url',
+    description:
+      'REST API (HTTPS) and the server\'s /readyz and /healthz. ":8443" = all interfaces, port 0 = any.',
+  },
+  {
+    name: 'edge-address',
+    type: 'string',
+    default: '127.0.0.1:8444',
+    valueName: 'host:port',
+    group: 'Listeners',
+    check: c.hostPort,
+    serverJson: 'edge_address',
+    description: 'Tunnel edge (TLS) that sc connects to.',
+  },
+  {
+    name: 'proxy-address',
+    type: 'string',
+    default: '127.0.0.1:8080',
+    valueName: 'host:port',
+    group: 'Listeners',
+    check: c.hostPort,
+    serverJson: 'proxy_address',
+    description: 'Proxy entry for browsers (plain HTTP forward proxy).',
+  },
+  {
+    name: 'metrics-address',
+    type: 'string',
+    default: '',
+    defaultText: 'off',
+    valueName: 'host:port',
+    group: 'Listeners',
+    check: c.hostPort,
+    serverJson: 'metrics_address',
+    description:
+      'Serve Prometheus /metrics (plain HTTP, no authentication) on this address; off when empty. ' +
+      'Keep it on loopback or a private network.',
+  },
+  {
+    name: 'rest-metrics',
+    type: 'bool',
+    default: false,
+    group: 'Listeners',
+    description: 'Also serve /metrics on the REST listener, without authentication (off: it is public).',
+  },
+  {
+    name: 'tls-cert',
+    type: 'string',
+    default: '',
+    defaultText: 'own CA',
+    valueName: 'path',
+    group: 'TLS',
+    serverJson: 'tls_cert',
+    description:
+      "PEM certificate (chain) for the REST API and the edge instead of one issued by the server's own CA, " +
+      'e.g. from a public CA so clients need no --cacert-file. Needs --tls-key; SIGHUP reloads both.',
+  },
+  {
+    name: 'tls-key',
+    type: 'string',
+    default: '',
+    valueName: 'path',
+    group: 'TLS',
+    description: 'PEM private key of --tls-cert.',
+  },
+  sharedFlag('tunnel-keepalive-interval', 'Tunnels'),
+  sharedFlag('tunnel-keepalive-timeout', 'Tunnels'),
+  {
+    name: 'tunnel-grace',
+    type: 'duration',
+    default: 60_000,
+    group: 'Tunnels',
+    description:
+      'End a tunnel whose client stays disconnected this long (shutdown reason client_disconnected).',
+  },
+  {
+    name: 'queue-timeout',
+    type: 'duration',
+    default: 10_000,
+    group: 'Tunnels',
+    description: 'How long a request waits for a free tunnel stream before 503 tunnel_capacity.',
+  },
+  {
+    name: 'max-header-size',
+    type: 'int',
+    default: 16384,
+    min: 1024,
+    max: 1 << 20,
+    valueName: 'bytes',
+    group: 'Tunnels',
+    description: 'Largest request header block the proxy entry accepts; larger gets 431.',
+  },
+  {
+    name: 'proxy-splice',
+    type: 'string',
+    default: 'true',
+    values: ['true', 'false'],
+    group: 'Tunnels',
+    description:
+      "Carry a browser's keep-alive connection of plain http:// requests to its own tunnel over one stream, " +
+      'relayed by sc (docs/decisions/0006-splice.md); false: one stream per request.',
+  },
+  {
+    name: 'admin-username',
+    type: 'string',
+    default: '',
+    defaultText: 'admin',
+    valueName: 'name',
+    group: 'Accounts',
+    description: 'Admin account created on the first start (ignored later); with --admin-access-key.',
+  },
+  {
+    name: 'admin-access-key',
+    type: 'string',
+    default: '',
+    defaultText: 'generated, printed once',
+    valueName: 'key',
+    group: 'Accounts',
+    secret: true,
+    description: 'Access key of that first admin. Prefer the env var or the config file to the command line.',
+  },
+  sharedFlag('log-file', 'Logging'),
+  sharedFlag('log-level', 'Logging'),
+  sharedFlag('log-format', 'Logging'),
+];
+
+/** `data-dir` -> `SLUICE_SERVER_DATA_DIR`. */
+export function serverEnvName(flag: string): string {
+  return 'SLUICE_SERVER_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+/** The env names of earlier versions, still read when the SLUICE_SERVER_* one is unset. */
+export const SERVER_ENV_ALIASES: Readonly<Record<string, readonly string[]>> = {
+  'data-dir': ['SC_DATA_DIR'],
+  'rest-address': ['SC_REST_ADDRESS'],
+  'edge-address': ['SC_EDGE_ADDRESS'],
+  'proxy-address': ['SC_PROXY_ADDRESS'],
+  'public-host': ['SC_PUBLIC_HOST'],
+  'admin-username': ['SC_ADMIN_USERNAME'],
+  'admin-access-key': ['SC_ADMIN_ACCESS_KEY'],
+  'log-level': ['SC_LOG_LEVEL'],
+  'log-format': ['SC_LOG_FORMAT'],
+};
+
+/** server.json keys that no flag sets (docs/server.md lists them with the flags). */
+export const SERVER_JSON_EXTRA: readonly (readonly [string, string])[] = [
+  [
+    'ca_cert',
+    "Path of the server's own CA certificate (ca.pem in the data dir): give it to clients as --cacert-file.",
+  ],
+  ['ca_fingerprint', 'SHA-256 fingerprint of that CA certificate.'],
+  ['pid', 'Process id of the server.'],
+];
+
+/** The typed result of parsing `sc-server start`: camelCase of each long flag name; durations in ms. */
+export interface ServerOptions {
+  configFile: string;
+  dataDir: string;
+  publicHost: string;
+  restAddress: string;
+  edgeAddress: string;
+  proxyAddress: string;
+  metricsAddress: string;
+  restMetrics: boolean;
+  tlsCert: string;
+  tlsKey: string;
+  tunnelKeepaliveInterval: number;
+  tunnelKeepaliveTimeout: number;
+  tunnelGrace: number;
+  queueTimeout: number;
+  maxHeaderSize: number;
+  proxySplice: 'true' | 'false';
+  adminUsername: string;
+  adminAccessKey: string;
+  logFile: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
