@@ -13,6 +13,7 @@ import { hashAccessKey } from './accounts/access-keys.js';
 import { AuthLimiter } from './accounts/auth-limiter.js';
 import { loadOrCreateSecret } from './accounts/server-secret.js';
 import type { Account } from './store/types.js';
+import type { MemberSharing } from './accounts/permissions.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
@@ -41,6 +42,8 @@ export interface ServerConfig {
   maxHeaderSize: number;
   /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
   proxySplice?: boolean;
+  /** What a team member's `--shared all` reaches (docs/roles.md); default 'none', the seed's rule. */
+  memberSharing?: MemberSharing;
   version: string;
 }
 
@@ -93,6 +96,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
   if (admin.created) log.info('created admin account', { username: admin.username });
 
+  const memberSharing = cfg.memberSharing ?? 'none';
+  log.info('tunnel sharing rule', { team_member_sharing: memberSharing });
   const registry = new Registry(cfg.queueTimeoutMs);
   const metrics = createServerMetrics(registry);
   const tunnels = new TunnelService({
@@ -127,6 +132,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     edgeAddress: () => edgeAddress,
     publicHost: cfg.publicHost,
     version: cfg.version,
+    memberSharing,
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
   const rest = https.createServer(
@@ -167,7 +173,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     maxHeaderSize: cfg.maxHeaderSize,
     splice: cfg.proxySplice ?? true,
     metrics,
-    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
+    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
   });
 
   const restAddr = await listen(rest, cfg.rest);

@@ -10,6 +10,7 @@ import { parseDuration } from '../../options/duration.js';
 import { VERSION } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
+import { MEMBER_SHARING } from '../accounts/permissions.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
@@ -33,6 +34,10 @@ Flags of start (env in brackets):
   --max-header-size BYTES        largest request header block the proxy entry accepts, else 431 (default 16384)
   --proxy-splice true|false      carry a browser's keep-alive connection of plain http:// requests to its own
                                  tunnel over one stream, relayed by sc (default true; docs/decisions/0006)
+  --team-member-sharing none|team
+                                 what a team member's --shared all tunnel reaches: none = nobody else, the
+                                 tunnel serves its owner only; team = users sharing a team with the owner
+                                 (SC_TEAM_MEMBER_SHARING; default none; docs/roles.md)
   --log-level error|info|debug   (SC_LOG_LEVEL; default info)
   --log-format text|json         (SC_LOG_FORMAT; default text)
 First start creates an admin account from SC_ADMIN_USERNAME / SC_ADMIN_ACCESS_KEY, or generates one and prints
@@ -76,6 +81,7 @@ function parseStart(
         'queue-timeout': { type: 'string' },
         'max-header-size': { type: 'string' },
         'proxy-splice': { type: 'string' },
+        'team-member-sharing': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
       },
@@ -120,6 +126,11 @@ function parseStart(
     maxHeaderSize: maxHeader,
     proxySplice:
       oneOf(v('proxy-splice', null, 'true'), ['true', 'false'] as const, '--proxy-splice') === 'true',
+    memberSharing: oneOf(
+      v('team-member-sharing', 'SC_TEAM_MEMBER_SHARING', 'none'),
+      MEMBER_SHARING,
+      '--team-member-sharing',
+    ),
     version: VERSION,
   };
   const level = oneOf(
