@@ -152,7 +152,9 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
 
   const main = async (): Promise<void> => {
     control.info('Sluice sc starting', { version: deps.version });
-    control.info("please wait for 'you may start your tests' to start your tests");
+    // SC5 logs "please wait for 'you may start your tests' ...", but scripts grep for that phrase: quoting it
+    // here made a grep match at once, before the tunnel existed. The phrase appears only in the ready line.
+    control.info('please wait for the ready line before running your tests');
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
     const secureContext = tls.createSecureContext({

@@ -138,6 +138,16 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
       'relayed by sc (docs/decisions/0006-splice.md); false: one stream per request.',
   },
   {
+    name: 'team-member-sharing',
+    type: 'string',
+    default: 'none',
+    values: ['none', 'team'],
+    group: 'Accounts',
+    description:
+      "What a team member's --shared all tunnel reaches: none = nobody else, it serves its owner only (the " +
+      'default, as the shared-tunnel rules say); team = users who share a team with the owner (docs/roles.md).',
+  },
+  {
     name: 'admin-username',
     type: 'string',
     default: '',
@@ -175,6 +185,7 @@ export const SERVER_ENV_ALIASES: Readonly<Record<string, readonly string[]>> = {
   'public-host': ['SC_PUBLIC_HOST'],
   'admin-username': ['SC_ADMIN_USERNAME'],
   'admin-access-key': ['SC_ADMIN_ACCESS_KEY'],
+  'team-member-sharing': ['SC_TEAM_MEMBER_SHARING'],
   'log-level': ['SC_LOG_LEVEL'],
   'log-format': ['SC_LOG_FORMAT'],
 };
@@ -207,6 +218,7 @@ export interface ServerOptions {
   queueTimeout: number;
   maxHeaderSize: number;
   proxySplice: 'true' | 'false';
+  teamMemberSharing: 'none' | 'team';
   adminUsername: string;
   adminAccessKey: string;
   logFile: string;

@@ -14,6 +14,7 @@ import { hashAccessKey } from './accounts/access-keys.js';
 import { AuthLimiter } from './accounts/auth-limiter.js';
 import { loadOrCreateSecret } from './accounts/server-secret.js';
 import type { Account } from './store/types.js';
+import type { MemberSharing } from './accounts/permissions.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
@@ -48,6 +49,8 @@ export interface ServerConfig {
   restMetrics?: boolean;
   /** A certificate of the operator's own for REST and edge instead of one from the server's CA. */
   tls?: TlsPair | null;
+  /** What a team member's `--shared all` reaches (docs/roles.md); default 'none', the seed's rule. */
+  memberSharing?: MemberSharing;
   version: string;
 }
 
@@ -190,6 +193,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
   if (admin.created) log.info('created admin account', { username: admin.username });
 
+  const memberSharing = cfg.memberSharing ?? 'none';
+  log.info('tunnel sharing rule', { team_member_sharing: memberSharing });
   const registry = new Registry(cfg.queueTimeoutMs);
   const metrics = createServerMetrics(registry);
   const tunnels = new TunnelService({
@@ -224,6 +229,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     edgeAddress: () => edgeAddress,
     publicHost: cfg.publicHost,
     version: cfg.version,
+    memberSharing,
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
   const cert = cfg.tls
@@ -259,7 +265,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     maxHeaderSize: cfg.maxHeaderSize,
     splice: cfg.proxySplice ?? true,
     metrics,
-    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
+    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
   });
 
   const metricsServer = cfg.metrics

@@ -68,6 +68,7 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerCo
     queueTimeoutMs: o.queueTimeout,
     maxHeaderSize: o.maxHeaderSize,
     proxySplice: o.proxySplice === 'true',
+    memberSharing: o.teamMemberSharing,
     tls,
     version: VERSION,
   };

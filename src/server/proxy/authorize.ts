@@ -3,9 +3,9 @@
  * caller's own, or another account's shared tunnel when the role rules allow it (tunnelOwner).
  */
 import type { ProxyErrorCode } from '../../protocol/errors.js';
-import { canUseTunnel } from '../accounts/permissions.js';
+import { canShareTunnel, canUseTunnel, type MemberSharing } from '../accounts/permissions.js';
 import type { Registry } from '../registry/registry.js';
-import type { Account, Store } from '../store/types.js';
+import type { Account, Store, TunnelRecord } from '../store/types.js';
 import type { ProxyCredentials } from './proxy-credentials.js';
 import type { RouteTarget } from './proxy-entry.js';
 
@@ -18,6 +18,8 @@ export interface AuthorizeDeps {
   ) => Promise<Account | { retryAfter: number } | null>;
   store: Store;
   registry: Registry;
+  /** What a team member's `--shared all` reaches (sc-server --team-member-sharing). */
+  memberSharing: MemberSharing;
 }
 
 export async function authorizeProxyUse(
@@ -35,18 +37,19 @@ export async function authorizeProxyUse(
     if (!other) return { error: 'tunnel_not_found' };
     owner = other;
   }
+  const mayUse = (t: TunnelRecord): boolean => canUseTunnel(actor, t, owner, deps.memberSharing);
   const members = deps.registry.members(owner.id, name);
   if (members.length === 0) {
     // Not live: a running tunnel whose client is reconnecting is "unavailable" (503), anything else not found.
     const running = await deps.store.listTunnels({ ownerId: owner.id, status: 'running', name });
-    const known = running.some((t) => t.name === name && (owner === actor || canUseTunnel(actor, t, owner)));
+    const known = running.some((t) => t.name === name && (owner === actor || mayUse(t)));
     return { error: known ? 'tunnel_unavailable' : 'tunnel_not_found' };
   }
-  if (owner !== actor && !members.some((m) => canUseTunnel(actor, m.record, owner))) {
-    // Say "forbidden" only about tunnels the owner shared; an unshared tunnel stays invisible.
-    return {
-      error: members.some((m) => m.record.shared === 'all') ? 'tunnel_forbidden' : 'tunnel_not_found',
-    };
+  if (owner !== actor && !members.some((m) => mayUse(m.record))) {
+    // Say "forbidden" only about tunnels the owner shared (and may share); an unshared tunnel stays invisible.
+    const shared =
+      canShareTunnel(owner, deps.memberSharing) && members.some((m) => m.record.shared === 'all');
+    return { error: shared ? 'tunnel_forbidden' : 'tunnel_not_found' };
   }
   return { ownerId: owner.id, tunnelName: name, own: owner === actor };
 }

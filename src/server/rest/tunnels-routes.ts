@@ -12,7 +12,13 @@ import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Account, Store, TunnelRecord } from '../store/types.js';
 import type { CreateTunnelInput, TunnelService } from '../tunnels/tunnel-service.js';
-import { canShareTunnel, canStartTunnel, canStopTunnel, canUseTunnel } from '../accounts/permissions.js';
+import {
+  canShareTunnel,
+  canStartTunnel,
+  canStopTunnel,
+  canUseTunnel,
+  type MemberSharing,
+} from '../accounts/permissions.js';
 import { RestError, type RestContext, type Router } from './router.js';
 import { tunnelJson } from './tunnel-json.js';
 
@@ -25,6 +31,8 @@ export interface TunnelRoutesDeps {
   edgeAddress: () => string;
   publicHost: string;
   version: string;
+  /** What a team member's `--shared all` reaches (sc-server --team-member-sharing). */
+  memberSharing: MemberSharing;
 }
 
 function stringList(body: Record<string, unknown>, key: string): string[] {
@@ -68,7 +76,9 @@ export function parseCreateBody(raw: unknown): CreateTunnelInput {
 }
 
 export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): void {
-  const { store, registry, tunnels } = deps;
+  const { store, registry, tunnels, memberSharing } = deps;
+  const mayUse = (me: Account, t: TunnelRecord, owner: Account): boolean =>
+    canUseTunnel(me, t, owner, memberSharing);
   const view = (t: TunnelRecord): Record<string, unknown> =>
     tunnelJson({ record: t, connections: registry.usableConnections(t.id), host: deps.publicHost });
 
@@ -91,11 +101,10 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
     if (!owner) throw notFound;
     const mayStop = canStopTunnel(me, t, owner);
     if (need === 'stop' && !mayStop) {
-      if (canUseTunnel(me, t, owner))
-        throw new RestError(403, 'forbidden', `not allowed to stop tunnel ${t.id}`);
+      if (mayUse(me, t, owner)) throw new RestError(403, 'forbidden', `not allowed to stop tunnel ${t.id}`);
       throw notFound;
     }
-    if (!mayStop && !canUseTunnel(me, t, owner)) throw notFound;
+    if (!mayStop && !mayUse(me, t, owner)) throw notFound;
     return t;
   };
 
@@ -105,8 +114,14 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
     if (!canStartTunnel(owner)) {
       throw new RestError(403, 'role_forbidden', 'service accounts cannot start tunnels');
     }
-    if (input.shared === 'all' && !canShareTunnel(owner)) {
-      throw new RestError(403, 'role_forbidden', `role ${owner.role} cannot share tunnels`);
+    const warning: string[] = [];
+    if (input.shared === 'all' && !canShareTunnel(owner, memberSharing)) {
+      // The seed's rule: team members cannot share. The tunnel still serves its owner; it is stored unshared so
+      // that what REST reports is what the proxy entry does.
+      input.shared = '';
+      warning.push(
+        `--shared all ignored: a ${owner.role} cannot share tunnels on this server; this tunnel serves its owner only`,
+      );
     }
     const { record, token, replaced } = await tunnels.create(owner, input);
     const info = replaced.length
@@ -117,7 +132,7 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
         ...view(record),
         edge_address: deps.edgeAddress(),
         connection_token: token,
-        messages: { fatal: [], info, warning: [] },
+        messages: { fatal: [], info, warning },
       },
     };
   });
@@ -138,7 +153,7 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
       if (!all) continue;
       if (!owners.has(t.owner)) owners.set(t.owner, await store.getAccountByUsername(t.owner));
       const owner = owners.get(t.owner);
-      if (owner && canUseTunnel(me, t, owner)) visible.push(t);
+      if (owner && mayUse(me, t, owner)) visible.push(t);
     }
     const seenPools = new Set<string>();
     const picked = visible.filter((t) => {

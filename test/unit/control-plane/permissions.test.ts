@@ -1,6 +1,7 @@
 /**
  * The role table of sc5-behaviour.md section 4 ("Sharing"), cell by cell: who may use and who may stop whose
- * tunnel, shared and not shared, across two teams and two orgs.
+ * tunnel, shared and not shared, across two teams and two orgs. That table is sc-server's
+ * `--team-member-sharing team` setting; test/unit/member-sharing.test.ts checks the default.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -91,7 +92,11 @@ test('shared tunnels: who may use whose, per the role table', () => {
     const t = tunnel(owner, 'all');
     row(spec).forEach((expected, i) => {
       const actor = people[actors[i]!];
-      assert.equal(canUseTunnel(actor, t, owner), expected, `${actor.id} using ${ownerName}'s shared tunnel`);
+      assert.equal(
+        canUseTunnel(actor, t, owner, 'team'),
+        expected,
+        `${actor.id} using ${ownerName}'s shared tunnel`,
+      );
     });
   }
 });
@@ -102,7 +107,7 @@ test('tunnels that are not shared are usable by their owner only, admins include
     const t = tunnel(owner, '');
     for (const a of actors) {
       assert.equal(
-        canUseTunnel(people[a], t, owner),
+        canUseTunnel(people[a], t, owner, 'team'),
         a === ownerName,
         `${a} using ${ownerName}'s private tunnel`,
       );
@@ -131,7 +136,7 @@ test('service accounts cannot start or share tunnels; every other role can', () 
   for (const a of actors) {
     const p = people[a];
     assert.equal(canStartTunnel(p), p.role !== 'service_account', `${a} starting`);
-    assert.equal(canShareTunnel(p), p.role !== 'service_account', `${a} sharing`);
+    assert.equal(canShareTunnel(p, 'team'), p.role !== 'service_account', `${a} sharing`);
   }
 });
 
@@ -139,27 +144,27 @@ test('a disabled account may do nothing, and its shared tunnels serve no one els
   const off = account('OFF', 'org_admin', 'o1', ['A'], true);
   const t = tunnel(people.MA, 'all');
   assert.equal(canStartTunnel(off), false);
-  assert.equal(canShareTunnel(off), false);
-  assert.equal(canUseTunnel(off, t, people.MA), false);
+  assert.equal(canShareTunnel(off, 'team'), false);
+  assert.equal(canUseTunnel(off, t, people.MA, 'team'), false);
   assert.equal(canStopTunnel(off, t, people.MA), false);
-  assert.equal(canUseTunnel(off, tunnel(off, ''), off), false);
+  assert.equal(canUseTunnel(off, tunnel(off, ''), off, 'team'), false);
   const offOwner = account('OFFM', 'team_member', 'o1', ['A'], true);
-  assert.equal(canUseTunnel(people.MA, tunnel(offOwner, 'all'), offOwner), false);
+  assert.equal(canUseTunnel(people.MA, tunnel(offOwner, 'all'), offOwner, 'team'), false);
   assert.equal(canStopTunnel(people.OA, tunnel(offOwner, 'all'), offOwner), true, 'admins can still stop it');
 });
 
 test('a tunnel checked against the wrong owner account is refused', () => {
   const t = tunnel(people.MA, 'all');
-  assert.equal(canUseTunnel(people.MA2, t, people.MA2), false);
+  assert.equal(canUseTunnel(people.MA2, t, people.MA2, 'team'), false);
   assert.equal(canStopTunnel(people.OA, t, people.MB), false);
 });
 
 test('a member of two teams sees shared tunnels of both', () => {
   const both = account('AB', 'team_member', 'o1', ['A', 'B']);
-  assert.equal(canUseTunnel(both, tunnel(people.MA, 'all'), people.MA), true);
-  assert.equal(canUseTunnel(both, tunnel(people.MB, 'all'), people.MB), true);
-  assert.equal(canUseTunnel(people.MA, tunnel(both, 'all'), both), true);
-  assert.equal(canUseTunnel(people.MB, tunnel(both, 'all'), both), true);
+  assert.equal(canUseTunnel(both, tunnel(people.MA, 'all'), people.MA, 'team'), true);
+  assert.equal(canUseTunnel(both, tunnel(people.MB, 'all'), people.MB, 'team'), true);
+  assert.equal(canUseTunnel(people.MA, tunnel(both, 'all'), both, 'team'), true);
+  assert.equal(canUseTunnel(people.MB, tunnel(both, 'all'), both, 'team'), true);
   assert.equal(canStopTunnel(people.TAb, tunnel(both, ''), both), true);
 });
 
@@ -172,10 +177,10 @@ test('tunnelsVisibleTo lists own tunnels and those the account may use', () => {
     tunnel(people.OA, 'all'),
     tunnel(people.X, 'all'),
   ];
-  const ids = (who: Who): string[] => tunnelsVisibleTo(people[who], all, owners).map((t) => t.id);
+  const ids = (who: Who): string[] => tunnelsVisibleTo(people[who], all, owners, 'team').map((t) => t.id);
   assert.deepEqual(ids('MA'), ['MA-private', 'MA-all', 'OA-all']);
   assert.deepEqual(ids('MA2'), ['MA-all', 'OA-all']);
   assert.deepEqual(ids('OA'), ['MA-all', 'MB-all', 'OA-all']);
   assert.deepEqual(ids('XM'), ['X-all']);
-  assert.deepEqual(tunnelsVisibleTo(people.MA, all, new Map()), []);
+  assert.deepEqual(tunnelsVisibleTo(people.MA, all, new Map(), 'team'), []);
 });
