@@ -128,6 +128,8 @@ test('config file and the older SC_* env names configure the server; metrics onl
   assert.ok(options, server.logs());
   assert.equal(options['queue-timeout'], '3s');
   assert.equal(options['log-level'], 'debug', 'SC_LOG_LEVEL still read');
+  assert.equal(options['admin-access-key'], '****', 'the admin key (from SC_ADMIN_ACCESS_KEY) is masked');
+  assert.ok(!server.logs().includes(server.admin.accessKey), 'the admin key is never logged');
   assert.match(server.info.metrics_address, /^127\.0\.0\.1:\d+$/);
   const metrics = await fetch(`http://${server.info.metrics_address}/metrics`);
   assert.equal(metrics.status, 200);
