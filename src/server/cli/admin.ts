@@ -113,10 +113,10 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     const parsed = parseOptions(ADMIN_SPEC, argv, env, process.cwd());
     positionals = parsed.positionals;
     // Unset flags stay undefined, as the commands below distinguish "not given" from a default.
-    const given: Record<string, unknown> = {};
+    const given: AdminFlags & Record<string, unknown> = {};
     for (const f of ADMIN_FLAGS)
       if (parsed.sources[f.name] !== 'default') given[f.name] = parsed.values[propertyName(f.name)];
-    v = given as AdminFlags;
+    v = given;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`sc-server admin: ${err.message}\n`);
@@ -127,7 +127,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     process.stdout.write(USAGE);
     return 0;
   }
-  const dir = resolve(v['data-dir'] ?? String(DATA_DIR.default));
+  const dir = resolve(v['data-dir'] ?? (DATA_DIR.default as string));
   if (!existsSync(join(dir, STORE_FILE))) {
     process.stderr.write(
       `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,

@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import {
   CLIENT_MAIN,
   cleanup,
+  ROOT,
   NodeProcess,
   proxyRequest,
   SERVER_MAIN,
@@ -128,10 +129,23 @@ test('config file and the older SC_* env names configure the server; metrics onl
   assert.ok(options, server.logs());
   assert.equal(options['queue-timeout'], '3s');
   assert.equal(options['log-level'], 'debug', 'SC_LOG_LEVEL still read');
+  assert.equal(options['admin-access-key'], '****', 'the admin key (from SC_ADMIN_ACCESS_KEY) is masked');
+  assert.ok(!server.logs().includes(server.admin.accessKey), 'the admin key is never logged');
   assert.match(server.info.metrics_address, /^127\.0\.0\.1:\d+$/);
   const metrics = await fetch(`http://${server.info.metrics_address}/metrics`);
   assert.equal(metrics.status, 200);
-  assert.match(await metrics.text(), /^sluice_server_live_tunnels 0$/m);
+  const text = await metrics.text();
+  assert.match(text, /^sluice_server_live_tunnels 0$/m);
+  // docs/server.md documents every metric served (by name, or by a `prefix*` row).
+  const doc = readFileSync(join(ROOT, 'docs/server.md'), 'utf8');
+  const prefixes = [...doc.matchAll(/`(sluice_server_[a-z_]+)\*`/g)].map((m) => m[1]!);
+  const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+  assert.ok(names.length > 20, text);
+  for (const name of names)
+    assert.ok(
+      doc.includes(`\`${name}\``) || prefixes.some((p) => name.startsWith(p)),
+      `metric ${name} is documented in docs/server.md`,
+    );
   const restMetrics = await restGet(server.restUrl.replace(/\/rest\/v1$/, '/metrics'), server.caPem);
   assert.equal(restMetrics.status, 404, 'no unauthenticated /metrics on the public REST listener by default');
   assert.equal(await server.stop(), 0);
