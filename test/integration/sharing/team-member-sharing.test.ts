@@ -150,7 +150,10 @@ test('--team-member-sharing takes none or team only', async () => {
       timeout: 20_000,
     });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /invalid value "(all|yes)" for --team-member-sharing .*allowed values: none, team/);
+    assert.match(
+      r.stderr,
+      /invalid value "(all|yes)" for --team-member-sharing .*allowed values: none, team/,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
 });
