@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, type LogFormat, type LogLevel } from '../../observability/log.js';
 import { parseDuration } from '../../options/duration.js';
-import { VERSION } from '../../version.js';
+import { VERSION, versionText } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
@@ -177,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./admin.js')).runAdmin(rest);
     case 'version':
     case '--version':
-      process.stdout.write(`sc-server ${VERSION}\n`);
+      process.stdout.write(versionText());
       return 0;
     case undefined:
     case 'help':
@@ -198,9 +198,13 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     const e = err as NodeJS.ErrnoException;
-    process.stderr.write(
-      `sc-server: fatal: ${e.code === 'EADDRINUSE' ? `address in use: ${e.message}` : (e.stack ?? String(err))}\n`,
-    );
+    const known =
+      e.code === 'EADDRINUSE'
+        ? `address in use: ${e.message}`
+        : e.name === 'SqliteDriverError' // the native store driver is missing: its message says what to do
+          ? e.message
+          : undefined;
+    process.stderr.write(`sc-server: fatal: ${known ?? e.stack ?? String(err)}\n`);
     process.exit(1);
   },
 );
