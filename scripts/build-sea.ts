@@ -42,9 +42,14 @@ writeJson(join(dir, 'sea-config.json'), {
 execFileSync(node, ['--experimental-sea-config', join(dir, 'sea-config.json')], { stdio: 'inherit' });
 copyFileSync(node, exe);
 chmodSync(exe, 0o755);
+// macOS refuses a binary whose signature no longer matches: drop node's before, sign ad hoc after (untested
+// here; docs/install.md).
+if (process.platform === 'darwin')
+  execFileSync('codesign', ['--remove-signature', exe], { stdio: 'inherit' });
 const { inject } = createRequire(import.meta.url)('postject') as { inject: Inject };
 await inject(exe, 'NODE_SEA_BLOB', readFileSync(join(dir, 'sea-prep.blob')), {
   sentinelFuse: SEA_FUSE,
   ...(process.platform === 'darwin' ? { machoSegmentName: 'NODE_SEA' } : {}),
 });
+if (process.platform === 'darwin') execFileSync('codesign', ['--sign', '-', exe], { stdio: 'inherit' });
 process.stdout.write(exe + '\n');

@@ -2,7 +2,7 @@
  * What `npm run pack`, `npm run build:sea` and `npm run build:deb` share: where things are, the client bundle,
  * the server's module graph, and the staged package directories. See docs/decisions/0008-packages.md for the
  * layout and docs/install.md for using the results. Everything is built from the compiled dist/ (run
- * `npm run build` first) into build/, which is not committed.
+ * `npm run build` first) into build/ (not committed), or into SLUICE_BUILD_DIR when set.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BUILD = join(ROOT, 'build');
+/** Where the outputs go: build/, or SLUICE_BUILD_DIR (the tests build into temp dirs). */
+export const BUILD = resolve(process.env['SLUICE_BUILD_DIR'] || join(ROOT, 'build'));
 export const CLIENT_ENTRY = 'dist/src/client/cli/main.js';
 export const SERVER_ENTRY = 'dist/src/server/cli/main.js';
 

@@ -29,7 +29,10 @@ export class SqliteDriverError extends Error {
  */
 async function loadDriver(): Promise<typeof BetterSqlite3> {
   try {
-    return (await import('better-sqlite3')).default;
+    const Database = (await import('better-sqlite3')).default;
+    // The compiled binding loads with the first database, not with the module: open one to know now.
+    new Database(':memory:').close();
+    return Database;
   } catch (err) {
     throw new SqliteDriverError(
       'the embedded store needs the better-sqlite3 package and its compiled binding for Node ' +
