@@ -96,6 +96,27 @@ test('the client bundle reaches neither the server code nor better-sqlite3', () 
   assert.doesNotMatch(bundle, /better-sqlite3|better_sqlite3/);
 });
 
+test('every runtime dependency is imported by one of the programs, and nothing else is', () => {
+  const meta = JSON.parse(readFileSync(join(build, 'pkg', 'client-meta.json'), 'utf8')) as {
+    inputs: Record<string, { imports: { path: string }[] }>;
+  };
+  const clientDeps = new Set<string>();
+  for (const [file, input] of Object.entries(meta.inputs))
+    if (file.startsWith('dist/'))
+      for (const imp of input.imports) {
+        const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/[^]*$/.exec(imp.path);
+        if (m && !imp.path.slice(0, m.index).includes('node_modules/')) clientDeps.add(m[1]!);
+      }
+  const serverDeps = Object.keys(tarPackageJson(tarballs[1]!)['dependencies'] as Record<string, string>);
+  const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  assert.deepEqual(
+    [...new Set([...clientDeps, ...serverDeps])].sort(),
+    Object.keys(root.dependencies).sort(),
+  );
+});
+
 test('both tarballs carry LICENSE, README and docs; the client has no dependencies and no scripts', () => {
   const [client, server] = tarballs as [string, string];
   assert.match(client, /opentunnel-sc-\d/);
