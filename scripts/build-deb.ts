@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { BUILD, freshDir, ROOT, rootPackage, stageServer } from './pack-lib.js';
+import { BUILD, freshDir, ROOT, rootPackage, stageServer, writeNotices } from './pack-lib.js';
 
 const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 const arch = DEB_ARCH[process.arch];
@@ -126,6 +126,10 @@ const sea = join(BUILD, 'sea', 'sc');
 if (!existsSync(sea)) throw new Error(`${sea} is missing: run "npm run build:sea" first`);
 const client = freshDir(join(BUILD, 'debroot', 'sluice-sc'));
 copy(sea, join(client, 'usr/bin/sc'));
+copy(
+  join(BUILD, 'sea', 'THIRD-PARTY-NOTICES.txt'),
+  join(client, 'usr/share/doc/sluice-sc/THIRD-PARTY-NOTICES.txt'),
+);
 common(client, 'sluice-sc', 'sc');
 control(client, {
   Package: 'sluice-sc',
@@ -147,6 +151,8 @@ const app = join(lib, 'app');
 const graph = await stageServer(app);
 copyModules(Object.keys(graph.dependencies), ROOT, app);
 copy(process.execPath, join(lib, 'node'));
+// The packages under app/node_modules keep their own license files; Node's goes with the docs.
+writeNotices(join(server, 'usr/share/doc/sluice-sc-server/THIRD-PARTY-NOTICES.txt'), null, process.execPath);
 write(
   join(server, 'usr/bin/sc-server'),
   `#!/bin/sh

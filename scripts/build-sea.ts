@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { BUILD, bundleClient, freshDir, requireDist, writeJson } from './pack-lib.js';
+import { BUILD, bundleClient, freshDir, requireDist, writeJson, writeNotices } from './pack-lib.js';
 
 /** The fuse that Node's SEA support looks for (from Node's docs; the same in every Node 20+ binary). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -30,7 +30,8 @@ if (!readFileSync(node).includes(SEA_FUSE))
     `${node} has no single-executable support (its SEA fuse is missing): use an official Node 20 build`,
   );
 
-await bundleClient(join(dir, 'sc.cjs'));
+const meta = await bundleClient(join(dir, 'sc.cjs'));
+writeNotices(join(dir, 'THIRD-PARTY-NOTICES.txt'), meta, node);
 writeJson(join(dir, 'sea-config.json'), {
   main: join(dir, 'sc.cjs'),
   output: join(dir, 'sea-prep.blob'),

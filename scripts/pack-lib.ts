@@ -127,12 +127,63 @@ export function writeJson(file: string, value: unknown): void {
   writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/** Where the license of a node binary is: beside an official build, or where Debian-style packages put it. */
+export function nodeLicense(node: string): string | null {
+  const candidates = [
+    join(dirname(dirname(node)), 'LICENSE'),
+    '/usr/share/doc/nodejs/LICENSE',
+    '/usr/share/doc/nodejs/copyright',
+  ];
+  return candidates.find((c) => existsSync(c)) ?? null;
+}
+
+/**
+ * THIRD-PARTY-NOTICES.txt: the license of every package the bundle holds (from its metafile), and of the
+ * node binary when NODE is given (the single executable and the server .deb carry one).
+ */
+export function writeNotices(file: string, meta: Metafile | null, node: string | null): void {
+  const dirs = new Set<string>();
+  for (const input of Object.keys(meta?.inputs ?? {})) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(m[1]!);
+  }
+  const parts = [
+    'Sluice is licensed under the Apache License 2.0 (LICENSE). It includes the following third-party software.\n',
+  ];
+  if (node) {
+    const license = nodeLicense(node);
+    parts.push(
+      `=== Node.js ${process.version} (the runtime inside this program) ===\n` +
+        (license
+          ? readFileSync(license, 'utf8')
+          : `MIT License and the licenses of its dependencies: https://github.com/nodejs/node/blob/${process.version}/LICENSE\n`),
+    );
+  }
+  for (const dir of [...dirs].sort()) {
+    const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      license?: string;
+    };
+    const licenseFile = readdirSync(join(ROOT, dir)).find((f) => /^(licen[cs]e|copying)/i.test(f));
+    parts.push(
+      `=== ${pkg.name}@${pkg.version} (${pkg.license ?? 'see below'}) ===\n` +
+        (licenseFile
+          ? readFileSync(join(ROOT, dir, licenseFile), 'utf8')
+          : `License: ${pkg.license ?? 'unknown'}\n`),
+    );
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, parts.join('\n'));
+}
+
 /** Stages the client package: one bundled file, no dependencies, nothing to compile. */
 export async function stageClient(dir: string): Promise<Metafile> {
   freshDir(dir);
   const root = rootPackage();
   const meta = await bundleClient(join(dir, 'bin', 'sc.cjs'));
   copyDocs(dir);
+  writeNotices(join(dir, 'THIRD-PARTY-NOTICES.txt'), meta, null);
   writeJson(join(dir, 'package.json'), {
     name: CLIENT_PACKAGE,
     version: root.version,
@@ -140,7 +191,7 @@ export async function stageClient(dir: string): Promise<Metafile> {
       'Sluice client `sc`: a self-hosted secure tunnel for browser testing with the SC5 command line.',
     license: root.license,
     bin: { sc: 'bin/sc.cjs' },
-    files: ['bin', 'docs', 'README.md', 'LICENSE'],
+    files: ['bin', 'docs', 'README.md', 'LICENSE', 'THIRD-PARTY-NOTICES.txt'],
     engines: root.engines,
   });
   return meta;

@@ -137,6 +137,11 @@ test('both tarballs carry LICENSE, README and docs; the client has no dependenci
     clientFiles.filter((f) => /\.node$|binding\.gyp$|node_modules\//.test(f)),
     [],
   );
+  // The bundle holds other packages' code: their licenses go with it.
+  assert.ok(clientFiles.includes('package/THIRD-PARTY-NOTICES.txt'), clientFiles.join('\n'));
+  const notices = readFileSync(join(build, 'pkg', 'client', 'THIRD-PARTY-NOTICES.txt'), 'utf8');
+  assert.match(notices, /=== yaml@[\d.]+ \(ISC\) ===/);
+  assert.match(notices, /=== prom-client@[\d.]+/);
   const cpkg = tarPackageJson(client);
   assert.deepEqual(cpkg['bin'], { sc: 'bin/sc.cjs' });
   assert.equal(cpkg['dependencies'], undefined);

@@ -106,7 +106,7 @@ test('build:deb makes sluice-sc and sluice-sc-server with units, conffiles and d
     [s, 'sluice-sc-server', 'sc-server'],
   ] as const) {
     assert.ok(files.has(`/lib/systemd/system/${unit}.service`), `${pkg} lacks its unit`);
-    for (const doc of ['copyright', 'README.md', 'docs/install.md'])
+    for (const doc of ['copyright', 'README.md', 'docs/install.md', 'THIRD-PARTY-NOTICES.txt'])
       assert.ok(files.has(`/usr/share/doc/${pkg}/${doc}`), `${pkg} lacks ${doc}`);
   }
   assert.ok(
