@@ -172,6 +172,7 @@ test('the client installs offline from its tarball with nothing to compile, and 
     '--ignore-scripts=false',
     '--no-audit',
     '--no-fund',
+    '--no-update-notifier',
     tarballs[0]!,
   ]);
   ok(r, 'npm install -g (client)');
@@ -216,6 +217,7 @@ test('the server installs from its tarball as sc-server, and loads better-sqlite
         '--ignore-scripts',
         '--no-audit',
         '--no-fund',
+        '--no-update-notifier',
         tarballs[1]!,
       ]),
       'npm install -g (server)',
