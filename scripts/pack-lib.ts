@@ -217,6 +217,8 @@ export async function stageServer(dir: string): Promise<ServerGraph> {
     files: ['dist', 'docs', 'README.md', 'LICENSE'],
     engines: root.engines,
     dependencies: graph.dependencies,
+    // better-sqlite3's install step fetches or compiles its binding; npm asks that it be allowed.
+    allowScripts: { 'better-sqlite3': true },
   });
   return graph;
 }
