@@ -6,6 +6,8 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have curl || need+=(curl)
 have promtool || need+=(prometheus)
+# The packaging test checks the systemd units with systemd-analyze verify.
+have systemd-analyze || need+=(systemd)
 if [ "${1:-}" = "--bench" ]; then
   have squid || need+=(squid)
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)

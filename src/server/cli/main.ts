@@ -16,7 +16,7 @@ import {
   serverStartHelp,
   type ParsedServerOptions,
 } from '../../options/index.js';
-import { VERSION } from '../../version.js';
+import { VERSION, versionText } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
@@ -195,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
     case 'version':
     case '--version':
     case '-v':
-      process.stdout.write(`sc-server ${VERSION}\n`);
+      process.stdout.write(versionText());
       return 0;
     case undefined:
     case 'help':
@@ -217,9 +217,13 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     const e = err as NodeJS.ErrnoException;
-    process.stderr.write(
-      `sc-server: fatal: ${e.code === 'EADDRINUSE' ? `address in use: ${e.message}` : (e.stack ?? String(err))}\n`,
-    );
+    const known =
+      e.code === 'EADDRINUSE'
+        ? `address in use: ${e.message}`
+        : e.name === 'SqliteDriverError' // the native store driver is missing: its message says what to do
+          ? e.message
+          : undefined;
+    process.stderr.write(`sc-server: fatal: ${known ?? e.stack ?? String(err)}\n`);
     process.exit(1);
   },
 );

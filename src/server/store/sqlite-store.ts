@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
@@ -18,8 +18,34 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+/** The native SQLite driver is missing or does not load on this platform or Node version. */
+export class SqliteDriverError extends Error {
+  override name = 'SqliteDriverError';
+}
+
+/**
+ * Loads better-sqlite3 on first use only, so that nothing else (the `sc` client, `sc-server version`) needs
+ * its compiled binding; a missing or unloadable binding is one clear error instead of a stack trace.
+ */
+async function loadDriver(): Promise<typeof BetterSqlite3> {
+  try {
+    const Database = (await import('better-sqlite3')).default;
+    // The compiled binding loads with the first database, not with the module: open one to know now.
+    new Database(':memory:').close();
+    return Database;
+  } catch (err) {
+    throw new SqliteDriverError(
+      'the embedded store needs the better-sqlite3 package and its compiled binding for Node ' +
+        `${process.versions.node} (${process.platform}-${process.arch}), which did not load: ` +
+        `${(err as Error).message.split('\n')[0]}. Reinstall sc-server without --ignore-scripts ` +
+        '(`npm install -g opentunnel-sc-server` builds or downloads the binding), or use the .deb, which ships it.',
+    );
+  }
+}
+
 /** Opens (creating if needed) DIR/sluice.db and brings its schema up to date. */
 export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  const Database = await loadDriver();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const sqlite = new Database(join(dir, STORE_FILE));
   try {
