@@ -10,6 +10,12 @@ export interface ClientMetrics {
   httpRequestsTotal: Counter<'code' | 'method'>;
   httpRequestDuration: Histogram<'code' | 'method'>;
   httpRequestsInFlight: Gauge<'method'>;
+  /** Bytes sent to the target per request: head as rewritten plus the body as framed (CONNECT: all bytes). */
+  httpRequestSize: Histogram<'code' | 'method'>;
+  /** Bytes received from the target per request: head plus the body as framed (CONNECT: all bytes). */
+  httpResponseSize: Histogram<'code' | 'method'>;
+  /** Errors by the part of sc that met them (`proxy`: proxied requests that failed). */
+  errorsTotal: Counter<'name'>;
   proxyErrorsTotal: Counter<'reason'>;
   dialerDialedTotal: Counter<'host'>;
   dialerErrorsTotal: Counter<'host'>;
@@ -29,6 +35,9 @@ export interface ClientMetrics {
   tunnelInfo: Gauge<'addr' | 'hostname' | 'id' | 'name'>;
   tunnelConnections: Gauge;
 }
+
+/** 256 B to 1 GiB, by powers of 4. */
+const SIZE_BUCKETS = Array.from({ length: 12 }, (_, i) => 256 * 4 ** i);
 
 export function createClientMetrics(): ClientMetrics {
   const registry = new Registry();
@@ -67,6 +76,21 @@ export function createClientMetrics(): ClientMetrics {
       labelNames: ['method'],
       registers,
     }),
+    httpRequestSize: new Histogram({
+      name: `${p}http_request_size_bytes`,
+      help: 'Bytes sent to the target per proxied request (head and body as framed; CONNECT: the whole pipe).',
+      labelNames: ['code', 'method'],
+      buckets: SIZE_BUCKETS,
+      registers,
+    }),
+    httpResponseSize: new Histogram({
+      name: `${p}http_response_size_bytes`,
+      help: 'Bytes received from the target per proxied request (head and body as framed; CONNECT: the whole pipe).',
+      labelNames: ['code', 'method'],
+      buckets: SIZE_BUCKETS,
+      registers,
+    }),
+    errorsTotal: counter('errors_total', 'Errors by the part of sc that met them.', ['name']),
     proxyErrorsTotal: counter('proxy_errors_total', 'Proxy errors by reason.', ['reason']),
     dialerDialedTotal: counter('dialer_dialed_total', 'Connections dialed to targets.', ['host']),
     dialerErrorsTotal: counter('dialer_errors_total', 'Failed dials to targets.', ['host']),
