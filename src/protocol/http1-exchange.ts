@@ -11,7 +11,15 @@
  * framing such as an HTTP/2 stream). Framing two parties could read differently is an error (http1-framing.ts).
  */
 import { METHODS } from 'node:http';
-import { bodyOf, ChunkedScanner, CRLF2, FramingError, parseHead, type Body, type Head } from './http1-framing.js';
+import {
+  bodyOf,
+  ChunkedScanner,
+  CRLF2,
+  FramingError,
+  parseHead,
+  type Body,
+  type Head,
+} from './http1-framing.js';
 
 export { FramingError };
 

@@ -12,7 +12,11 @@
  *
  * Failures answer with the status and X-Sluice-Error code from protocol/errors.ts.
  */
-import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import http2, {
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
 import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
@@ -242,7 +246,11 @@ export class Egress {
     }
     // HTTP/2 has no body framing of its own: a body of unknown length goes to the target chunked.
     const body: Body =
-      stream.endAfterHeaders || n === 0 ? { kind: 'none' } : n > 0 ? { kind: 'length', n } : { kind: 'chunked' };
+      stream.endAfterHeaders || n === 0
+        ? { kind: 'none' }
+        : n > 0
+          ? { kind: 'length', n }
+          : { kind: 'chunked' };
     const head = p.requestHead(method, path, target, fields, [], body);
     const ex = new Exchange(
       p,

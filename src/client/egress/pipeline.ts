@@ -388,10 +388,11 @@ export class TargetConnection implements ResponseEvents {
     this.reusable = false;
     clearTimeout(this.headTimer);
     const ex = this.exchange;
+    // A body delimited by the close ends here (end() runs, with the exchange still attached).
+    const ended = ex !== null && !failed && this.parser.eof();
     this.exchange = null;
     this.socket.destroy();
-    if (ex && !failed && this.parser.eof()) return; // a body delimited by the close ended (end() ran)
-    ex?.targetGone();
+    if (!ended) ex?.targetGone();
   }
 
   // ResponseEvents (the parser calls these while data() runs)
