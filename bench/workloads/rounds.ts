@@ -50,7 +50,8 @@ export async function smallRounds(
   const out: Partial<Record<AnchorName, SmallSeries>> = {};
   for (const ep of eps) out[ep.name] = { rounds: [] };
   for (let r = 0; r < o.rounds; r++) {
-    for (const ep of eps) {
+    // Odd rounds run the anchors in reverse order, so neither side of an A/B always goes first.
+    for (const ep of r % 2 ? [...eps].reverse() : eps) {
       const series = out[ep.name]!;
       try {
         const cpu0 = await cpuMs(Object.values(ep.pids));
@@ -97,7 +98,8 @@ export async function bulkRounds(
   const out: Partial<Record<AnchorName, BulkSeries>> = {};
   for (const ep of eps) out[ep.name] = { down: [], up: [] };
   for (let r = 0; r < o.rounds; r++) {
-    for (const ep of eps) {
+    // Odd rounds run the anchors in reverse order, so neither side of an A/B always goes first.
+    for (const ep of r % 2 ? [...eps].reverse() : eps) {
       const series = out[ep.name]!;
       for (const dir of ['down', 'up'] as const) {
         try {
