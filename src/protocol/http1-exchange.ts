@@ -24,6 +24,8 @@ import {
 export { FramingError };
 
 const EMPTY = Buffer.alloc(0);
+const NONE: Body = { kind: 'none' };
+const CLOSE: Body = { kind: 'close' };
 const KNOWN_METHODS = new Set(METHODS);
 
 /** What went wrong, as the error table's code: the status a browser gets (protocol/errors.ts). */
@@ -301,7 +303,7 @@ export class RequestParser extends MessageParser<RequestHead> {
     }
     let body: Body;
     try {
-      body = bodyOf(head, { kind: 'none' });
+      body = bodyOf(head, NONE);
     } catch (err) {
       this.fail('bad_request', (err as Error).message);
       return null;
@@ -354,34 +356,34 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const status = Number(m[2]);
     const http10 = m[1] === '0';
     const connection = connectionTokens(head);
-    const base = {
-      head,
-      status,
-      reason: m[3] ?? '',
-      http10,
-      connection,
-      keepAlive: keepsAlive(connection, http10),
-      headBytes,
-    };
     if (status === 101 || status < 100) {
       this.fail('bad_request', `unexpected ${status} from the target`);
       return null;
     }
-    if (status < 200) {
-      // 100 Continue and the like: passed on, and the final answer follows in the same bytes or later ones.
-      this.ev.interim({ ...base, body: { kind: 'none' } }, raw);
-      return null;
-    }
-    let body: Body;
-    if (this.method === 'HEAD' || status === 204 || status === 304) body = { kind: 'none' };
-    else {
+    let body: Body = NONE;
+    if (status >= 200 && this.method !== 'HEAD' && status !== 204 && status !== 304) {
       try {
-        body = bodyOf(head, { kind: 'close' });
+        body = bodyOf(head, CLOSE);
       } catch (err) {
         this.fail('bad_request', (err as Error).message);
         return null;
       }
     }
-    return { ...base, body };
+    const res: ResponseHead = {
+      head,
+      status,
+      reason: m[3] ?? '',
+      http10,
+      body,
+      connection,
+      keepAlive: keepsAlive(connection, http10),
+      headBytes,
+    };
+    if (status < 200) {
+      // 100 Continue and the like: passed on, and the final answer follows in the same bytes or later ones.
+      this.ev.interim(res, raw);
+      return null;
+    }
+    return res;
   }
 }

@@ -143,12 +143,13 @@ class StreamDownstream implements Downstream {
 
 export class Egress {
   private readonly pipeline: EgressPipeline;
-  private readonly pool = new KeepAlivePool();
+  private readonly pool: KeepAlivePool;
   private draining = false;
   private readonly relays = new Set<Http1Relay>();
 
   constructor(cfg: EgressConfig, deps: EgressDeps) {
     this.pipeline = new EgressPipeline(cfg, deps);
+    this.pool = new KeepAlivePool(cfg.idleConnTimeoutMs);
   }
 
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {

@@ -18,7 +18,7 @@ import {
   Exchange,
   fieldsRecord,
   StickyPool,
-  targetOf,
+  targetOfUrl,
   type Downstream,
   type EgressPipeline,
 } from './pipeline.js';
@@ -117,8 +117,9 @@ export class Http1Relay implements Downstream {
     } catch {
       return this.reject('bad_request', 'expected an absolute http:// URL');
     }
-    const target = url.protocol === 'http:' && !url.username && !url.password ? targetOf(url.host, 80) : null;
-    if (!target) return this.reject('bad_request', 'expected an absolute http:// URL');
+    if (url.protocol !== 'http:' || !url.hostname || url.username || url.password)
+      return this.reject('bad_request', 'expected an absolute http:// URL');
+    const target = targetOfUrl(url);
 
     this.closeAfter = !h.keepAlive;
     this.reqDone = false;

@@ -59,8 +59,18 @@ export function targetOf(authority: string, defaultPort: number): Target | null 
   return { hostname, host, port, key: `${host}:${port}`, authority };
 }
 
+/** The Target of an absolute http:// URL (already parsed, so no second look at the authority). */
+export function targetOfUrl(url: URL): Target {
+  const hostname = url.hostname;
+  const host = hostname.charCodeAt(0) === 0x5b ? hostname.slice(1, -1) : hostname;
+  const port = url.port ? Number(url.port) : 80;
+  return { hostname, host, port, key: `${host}:${port}`, authority: url.host };
+}
+
 /** What the pipeline does with a request: dial its target, or refuse it with an error code. */
 export type Decision = { action: 'dial' } | { action: 'deny'; code: ProxyErrorCode; detail: string };
+
+const DIAL: Decision = { action: 'dial' };
 
 /** Opens the connection to a target; replaced by an upstream proxy, PAC or DNS-aware dialer later on. */
 export type Dialer = (target: Target) => Promise<net.Socket>;
@@ -153,7 +163,7 @@ export class EgressPipeline {
     } catch (err) {
       return { action: 'deny', code: this.errorCode(err), detail: target.hostname };
     }
-    return { action: 'dial' };
+    return DIAL;
   }
 
   errorCode(err: unknown): ProxyErrorCode {
@@ -331,14 +341,11 @@ export class TargetConnection implements ResponseEvents {
     this.parser = new ResponseParser(this, { maxHeaderSize: MAX_RESPONSE_HEAD, decode });
     const metrics = pipeline.deps.metrics;
     metrics.dialerDialedTotal.inc({ host: key });
-    // --idle-conn-timeout: an idle kept-alive connection goes (a slow response is the header timeout's business).
-    const idleMs = pipeline.cfg.idleConnTimeoutMs;
-    if (idleMs > 0) {
-      socket.setTimeout(idleMs);
-      socket.on('timeout', () => {
-        if (!this.exchange) this.destroy();
-      });
-    }
+    // --http-idle-conn-timeout, armed by KeepAlivePool while the connection waits (a slow response is the
+    // header timeout's business).
+    socket.on('timeout', () => {
+      if (!this.exchange) this.destroy();
+    });
     socket.on('data', (c: Buffer) => this.data(c));
     socket.on('end', () => this.gone(false));
     socket.on('error', () => this.gone(true));
@@ -620,7 +627,10 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 export class KeepAlivePool implements TargetPool {
   private readonly idle = new Map<string, Set<TargetConnection>>();
 
-  constructor(private readonly maxPerKey = 256) {}
+  constructor(
+    private readonly idleMs: number,
+    private readonly maxPerKey = 256,
+  ) {}
 
   take(key: string): TargetConnection | undefined {
     const set = this.idle.get(key);
@@ -629,6 +639,7 @@ export class KeepAlivePool implements TargetPool {
       set.delete(c);
       if (set.size === 0) this.idle.delete(key);
       c.onGone = undefined;
+      if (this.idleMs > 0) c.socket.setTimeout(0);
       if (!c.closed && c.reusable) return c;
     }
     return undefined;
@@ -639,6 +650,7 @@ export class KeepAlivePool implements TargetPool {
     if (!set) this.idle.set(conn.key, (set = new Set()));
     if (set.size >= this.maxPerKey) return conn.destroy();
     set.add(conn);
+    if (this.idleMs > 0) conn.socket.setTimeout(this.idleMs);
     conn.onGone = () => {
       const s = this.idle.get(conn.key);
       s?.delete(conn);
