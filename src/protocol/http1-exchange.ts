@@ -17,9 +17,11 @@ import {
   CRLF2,
   FramingError,
   parseHead,
+  values,
   type Body,
   type Head,
 } from './http1-framing.js';
+import { connectionTokens } from './tunnel-protocol.js';
 
 export { FramingError };
 
@@ -92,18 +94,6 @@ export interface ParserOptions {
 export function keepsAlive(connection: readonly string[], http10: boolean): boolean {
   if (connection.length === 0) return !http10;
   return http10 ? connection.includes('keep-alive') : !connection.includes('close');
-}
-
-function connectionTokens(head: Head): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < head.lower.length; i++) {
-    if (head.lower[i] !== 'connection') continue;
-    for (const t of head.fields[i]![1].split(',')) {
-      const v = t.trim().toLowerCase();
-      if (v) out.push(v);
-    }
-  }
-  return out;
 }
 
 const enum St {
@@ -309,7 +299,7 @@ export class RequestParser extends MessageParser<RequestHead> {
       return null;
     }
     const http10 = m[3] === '0';
-    const connection = connectionTokens(head);
+    const connection = connectionTokens(values(head, 'connection'));
     return {
       head,
       method: m[1]!,
@@ -355,7 +345,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     }
     const status = Number(m[2]);
     const http10 = m[1] === '0';
-    const connection = connectionTokens(head);
+    const connection = connectionTokens(values(head, 'connection'));
     if (status === 101 || status < 100) {
       this.fail('bad_request', `unexpected ${status} from the target`);
       return null;
