@@ -4,7 +4,8 @@
  *
  *   --quick              short run for day-to-day use (< 2 min); results go to .bench-work/, docs untouched
  *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt (results go to .bench-work/)
- *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, tlspipe, sluice (default all)
+ *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, tlspipe, sluice (default all; with
+ *                        SLUICE_BENCH_DIST_B=<dir> also sluice-b, that build, alternating with sluice)
  *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
  *   --render             only re-render the docs from bench/results/latest.json
  *   --write-docs         write docs and latest.json even for a --quick or --only run
@@ -25,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { ANCHORS, LOOPBACK, type AnchorName, type Endpoint, type Placement } from './anchors/anchor.js';
 import { startDirect } from './anchors/direct.js';
 import { startLocaltunnel } from './anchors/localtunnel.js';
-import { startSluice } from './anchors/sluice.js';
+import { DIST_B, startSluice } from './anchors/sluice.js';
 import { startSquid } from './anchors/squid.js';
 import { startSsh } from './anchors/ssh.js';
 import { startTlsPipe } from './anchors/tls-pipe.js';
@@ -53,7 +54,8 @@ const starters: Record<AnchorName, (p: Placement) => Promise<Endpoint>> = {
   ssh: startSsh,
   localtunnel: startLocaltunnel,
   tlspipe: startTlsPipe,
-  sluice: startSluice,
+  sluice: (p) => startSluice(p),
+  'sluice-b': (p) => startSluice(p, DIST_B),
 };
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
@@ -137,6 +139,8 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const only = list(values.only, WORKLOADS, '--only');
   const anchors = list(values.anchors, ANCHORS, '--anchors');
+  // SLUICE_BENCH_DIST_B: the second build runs beside `sluice`, alternating with it (bench/README.md).
+  if (DIST_B && anchors.includes('sluice')) anchors.splice(anchors.indexOf('sluice') + 1, 0, 'sluice-b');
   const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 5;
   const cfg = {
     smallSeconds: quick ? 2 : 5,

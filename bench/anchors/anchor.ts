@@ -2,7 +2,7 @@
  * What every anchor hands the workloads: how a client reaches the origin through it. The same load tools
  * (wrk, curl) then run against every anchor, so only the path differs.
  */
-export type AnchorName = 'direct' | 'squid' | 'ssh' | 'localtunnel' | 'tlspipe' | 'sluice';
+export type AnchorName = 'direct' | 'squid' | 'ssh' | 'localtunnel' | 'tlspipe' | 'sluice' | 'sluice-b';
 /** `tlspipe` is not a product but the floor: two bare Node TLS relays (anchors/tls-pipe.ts). */
 export const ANCHORS: readonly AnchorName[] = ['direct', 'squid', 'ssh', 'localtunnel', 'tlspipe', 'sluice'];
 

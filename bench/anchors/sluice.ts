@@ -14,6 +14,15 @@ const repo = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..'
 const dist = process.env.SLUICE_BENCH_DIST ?? join(repo, 'dist');
 export const SERVER_MAIN = join(dist, 'src/server/cli/main.js');
 export const CLIENT_MAIN = join(dist, 'src/client/cli/main.js');
+/**
+ * SLUICE_BENCH_DIST_B=<dir>: a second build, run as the anchor `sluice-b` beside `sluice` in the same run, so
+ * the two alternate round by round (an A/B on a noisy machine).
+ */
+export const DIST_B = process.env.SLUICE_BENCH_DIST_B;
+const mainsOf = (d: string | undefined) =>
+  d
+    ? { server: join(d, 'src/server/cli/main.js'), client: join(d, 'src/client/cli/main.js') }
+    : { server: SERVER_MAIN, client: CLIENT_MAIN };
 const USER = 'bench';
 
 /**
@@ -31,7 +40,7 @@ export interface SluiceServer {
 }
 
 /** sc-server on its own data dir, with the admin account from env; resolves once server.json exists. */
-export async function startSluiceServer(place: Placement): Promise<SluiceServer> {
+export async function startSluiceServer(place: Placement, distDir?: string): Promise<SluiceServer> {
   const dir = await tempDir('sc-server');
   const accessKey = randomBytes(18).toString('hex');
   const bind = place.serverNs ? place.serverAddr : LOOPBACK;
@@ -39,7 +48,7 @@ export async function startSluiceServer(place: Placement): Promise<SluiceServer>
     process.execPath,
     [
       ...nodeFlags,
-      SERVER_MAIN,
+      mainsOf(distDir).server,
       'start',
       '--data-dir',
       join(dir, 'data'),
@@ -84,12 +93,13 @@ export async function startSluiceClient(
   tunnelName: string,
   place: Pick<Placement, 'clientNs'>,
   extra: string[] = [],
+  distDir?: string,
 ): Promise<SluiceClient> {
   const proc = start(
     process.execPath,
     [
       ...nodeFlags,
-      CLIENT_MAIN,
+      mainsOf(distDir).client,
       'run',
       '--username',
       server.username,
@@ -133,10 +143,10 @@ export function proxyAuthorization(server: SluiceServer, tunnelName: string): st
 }
 
 /** The full path: proxy entry, tunnel with TLS, sc, origin. */
-export async function startSluice(place: Placement): Promise<Endpoint> {
-  const server = await startSluiceServer(place);
+export async function startSluice(place: Placement, distDir?: string): Promise<Endpoint> {
+  const server = await startSluiceServer(place, distDir);
   const tunnelName = 'bench';
-  const client = await startSluiceClient(server, tunnelName, place);
+  const client = await startSluiceClient(server, tunnelName, place, [], distDir);
   const [host, port] = server.info.proxy_address.split(':');
   const ep = {
     proxy: { host: host!, port: Number(port), authorization: proxyAuthorization(server, tunnelName) },
@@ -146,7 +156,7 @@ export async function startSluice(place: Placement): Promise<Endpoint> {
     throw new Error(`sluice: ${err.message}\nsc: ${client.proc.output().slice(-1000)}`);
   });
   return {
-    name: 'sluice',
+    name: distDir ? 'sluice-b' : 'sluice',
     ...ep,
     pids: { sc: client.proc.pid, 'sc-server': server.proc.pid },
     stop: async () => {

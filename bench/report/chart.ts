@@ -12,6 +12,7 @@ const NAME: Record<AnchorName, string> = {
   localtunnel: 'localtunnel',
   tlspipe: 'Node TLS pipe',
   sluice: 'Sluice',
+  'sluice-b': 'Sluice (B build)',
 };
 
 interface Panel {

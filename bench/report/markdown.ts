@@ -10,6 +10,7 @@ const LABEL: Record<AnchorName, string> = {
   localtunnel: 'localtunnel',
   tlspipe: 'floor: bare Node TLS pipe (2 processes)',
   sluice: '**Sluice** (proxy entry + TLS tunnel + sc)',
+  'sluice-b': 'Sluice, the `SLUICE_BENCH_DIST_B` build (A/B)',
 };
 
 const f = (v: number | undefined, digits = 0): string =>

@@ -50,10 +50,13 @@ export async function smallRounds(
   const out: Partial<Record<AnchorName, SmallSeries>> = {};
   for (const ep of eps) out[ep.name] = { rounds: [] };
   for (let r = 0; r < o.rounds; r++) {
-    for (const ep of eps) {
+    // Odd rounds run the anchors in reverse order, so neither side of an A/B always goes first.
+    for (const ep of r % 2 ? [...eps].reverse() : eps) {
       const series = out[ep.name]!;
       try {
         const cpu0 = await cpuMs(Object.values(ep.pids));
+        const roles = Object.entries(ep.pids);
+        const byRole0 = await Promise.all(roles.map(([, pid]) => cpuMs([pid])));
         const res =
           tool === 'connect'
             ? await connectSmall(ep, o)
@@ -66,10 +69,18 @@ export async function smallRounds(
               });
         // Note: a process's children are counted once they exit too (sshd's per-connection child stays up).
         res.cpuUsPerReq = (((await cpuMs(Object.values(ep.pids))) - cpu0) * 1000) / Math.max(1, res.requests);
+        // Per process too (sc and sc-server apart), for A/B runs of one side.
+        const byRole1 = await Promise.all(roles.map(([, pid]) => cpuMs([pid])));
+        const split = roles
+          .map(
+            ([role], i) =>
+              `${role} ${(((byRole1[i]! - byRole0[i]!) * 1000) / Math.max(1, res.requests)).toFixed(0)}`,
+          )
+          .join(', ');
         series.rounds[r] = res;
         o.log(
           `${tool === 'connect' ? 'connect' : 'small'} r${r + 1} ${ep.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50Ms.toFixed(2)} ms ` +
-            `p99 ${res.p99Ms.toFixed(2)} ms errors ${res.errors}; tunnel CPU ${res.cpuUsPerReq.toFixed(0)} us/req`,
+            `p99 ${res.p99Ms.toFixed(2)} ms errors ${res.errors}; tunnel CPU ${res.cpuUsPerReq.toFixed(0)} us/req (${split})`,
         );
       } catch (err) {
         o.notes.push(`small round ${r + 1} ${ep.name} failed: ${(err as Error).message.slice(0, 300)}`);
@@ -97,7 +108,8 @@ export async function bulkRounds(
   const out: Partial<Record<AnchorName, BulkSeries>> = {};
   for (const ep of eps) out[ep.name] = { down: [], up: [] };
   for (let r = 0; r < o.rounds; r++) {
-    for (const ep of eps) {
+    // Odd rounds run the anchors in reverse order, so neither side of an A/B always goes first.
+    for (const ep of r % 2 ? [...eps].reverse() : eps) {
       const series = out[ep.name]!;
       for (const dir of ['down', 'up'] as const) {
         try {

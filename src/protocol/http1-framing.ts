@@ -1,8 +1,7 @@
 /**
- * HTTP/1.1 message framing for splicing (docs/decisions/0006-splice.md): head parsing, used by the proxy entry for
- * a connection's first request and by sc's byte relay for every request and response, and the chunked-body
- * scanner. Only
- * what a proxy needs to find where each message ends and to rewrite heads; bodies are never copied or decoded.
+ * HTTP/1.1 message framing (docs/decisions/0006-splice.md): head parsing, used by the proxy entry for a
+ * connection's first request and by sc's exchange parsers (http1-exchange.ts) for every request and response, and
+ * the chunked-body scanner. Only what a proxy needs to find where each message ends and to rewrite heads; bodies are never copied or decoded.
  * Anything ambiguous is refused (RFC 9112 section 6.3): Transfer-Encoding together with Content-Length,
  * differing Content-Length values, a transfer coding other than chunked, obs-fold, invalid names.
  */
@@ -92,7 +91,8 @@ const enum S {
 
 /**
  * Follows a chunked body through the bytes handed to `scan`, which returns how many of them belong to the body
- * (all of them until the last chunk and trailers end).
+ * (all of them until the last chunk and trailers end). With `onData`, it is also told where the chunk payloads
+ * lie in `buf` (start inclusive, end exclusive), for a reader that decodes the body instead of passing it on.
  */
 export class ChunkedScanner {
   private s = S.Size;
@@ -104,11 +104,12 @@ export class ChunkedScanner {
     return this.s === S.Done;
   }
 
-  scan(buf: Buffer, from: number): number {
+  scan(buf: Buffer, from: number, onData?: (start: number, end: number) => void): number {
     let i = from;
     while (i < buf.length && this.s !== S.Done) {
       if (this.s === S.Data) {
         const take = Math.min(this.left, buf.length - i);
+        if (onData && take > 0) onData(i, i + take);
         i += take;
         this.left -= take;
         if (this.left === 0) this.s = S.DataCr;

@@ -71,8 +71,13 @@ export function parseBearer(value: string | undefined): { tunnelId: string; toke
   return m ? { tunnelId: m[1]!, token: m[2]! } : null;
 }
 
-/** Hop-by-hop headers (RFC 9110 7.6.1) plus those HTTP/2 forbids; never forwarded across the tunnel. */
-export const HOP_BY_HOP = new Set([
+/**
+ * The hop-by-hop header fields (RFC 9110 7.6.1, plus the proxy ones and HTTP/2's upgrade setting): never passed
+ * from one connection to the next, by the proxy entry, the per-stream path or the splice relay. The one list in
+ * the code; the fields a message's Connection header names are hop-by-hop too. Transfer-Encoding is the framing
+ * of one connection: a relay that passes a chunked body through as it is writes its own for the next hop.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -83,24 +88,40 @@ export const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
-  'host',
 ]);
 
-/** Copies headers without hop-by-hop ones, including those the Connection header names. */
+/** Whether a field (lower-case name) stays on its connection: hop-by-hop, or named by the Connection header. */
+export function isHopByHop(lower: string, connection: readonly string[]): boolean {
+  return HOP_BY_HOP.has(lower) || (connection.length > 0 && connection.includes(lower));
+}
+
+/** The tokens of Connection header values, lower case. */
+export function connectionTokens(value: string | string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const v of Array.isArray(value) ? value : value ? [value] : []) {
+    for (const name of v.split(',')) {
+      const t = name.trim().toLowerCase();
+      if (t) out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * Copies headers for an HTTP/2 message: without hop-by-hop ones (including those the Connection header names),
+ * pseudo-headers and Host (HTTP/2 carries it as :authority).
+ */
 export function endToEndHeaders(
   headers: Record<string, string | string[] | undefined>,
   extraDrop: readonly string[] = [],
 ): Record<string, string | string[]> {
-  const drop = new Set(extraDrop);
-  const conn = headers['connection'];
-  for (const v of Array.isArray(conn) ? conn : conn ? [conn] : []) {
-    for (const name of v.split(',')) drop.add(name.trim().toLowerCase());
-  }
+  const drop = connectionTokens(headers['connection']);
+  drop.push('host', ...extraDrop);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || name.startsWith(':')) continue;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
+    if (isHopByHop(lower, drop)) continue;
     out[lower] = value;
   }
   return out;

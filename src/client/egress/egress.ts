@@ -2,41 +2,52 @@
  * The private-network half of every proxied request: a stream arrives from the server over the tunnel, and `sc`
  * fetches it from the target.
  *
- *   tunnel stream {:method GET, :authority app:3000, :path /x} ──> http.request(app:3000 GET /x) ──> response
+ *   tunnel stream {:method GET, :authority app:3000, :path /x} ──> pipeline Exchange (app:3000 GET /x) ──> response
  *   tunnel stream {:method CONNECT, :authority app:443}        ──> net.connect(app:443) ──> byte pipe
  *   tunnel stream {:method CONNECT, x-sluice-splice: http/1.1} ──> a browser's whole keep-alive connection,
  *       relayed request by request reading only the heads (http1-relay.ts, docs/decisions/0006-splice.md)
  *
+ * Both plain-HTTP paths run every request through the one pipeline (pipeline.ts: policy, dialer, header rules,
+ * timeouts, metrics, logs) and the one HTTP/1 exchange core (protocol/http1-exchange.ts).
+ *
  * Failures answer with the status and X-Sluice-Error code from protocol/errors.ts.
  */
-import http, { type IncomingMessage } from 'node:http';
-import type net from 'node:net';
-import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import http2, {
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
-import {
-  ERROR_HEADER,
-  codeForSocketError,
-  errorBody,
-  proxyErrors,
-  type ProxyErrorCode,
-} from '../../protocol/errors.js';
+import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
-import { endToEndHeaders, SPLICE_HEADER, SPLICE_MAX_HEADER } from '../../protocol/tunnel-protocol.js';
+import type { ResponseHead } from '../../protocol/http1-exchange.js';
+import type { Body } from '../../protocol/http1-framing.js';
+import { SPLICE_HEADER, SPLICE_MAX_HEADER } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
-import { checkHost, connect, PolicyAgent, PolicyError, type DialPolicy } from './dialer.js';
 import { Http1Relay } from './http1-relay.js';
+import {
+  EgressPipeline,
+  Exchange,
+  fieldsRecord,
+  KeepAlivePool,
+  targetOf,
+  type Dialer,
+  type Downstream,
+  type EgressConfig,
+  type Fields,
+  type RequestRules,
+} from './pipeline.js';
 
-export interface EgressConfig extends DialPolicy {
-  idleConnTimeoutMs: number;
-  responseHeaderTimeoutMs: number;
-}
+export type { EgressConfig };
 
 export interface EgressDeps {
   log: Logger;
   metrics: ClientMetrics;
   /** --log-http for the proxy module; called once per finished request. */
   logHttp?: (e: HttpLogEntry) => void;
+  dialer?: Dialer;
+  rules?: RequestRules;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
@@ -44,24 +55,101 @@ const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
 const SPLICE_IDLE_MS = 20_000;
 /** After SIGTERM, how long an idle spliced connection may still bring one last request. */
 const DRAIN_IDLE_GRACE_MS = 1000;
+const CRLF = Buffer.from('\r\n', 'latin1');
 
-function splitAuthority(authority: string, defaultPort: number): { host: string; port: number } | null {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/@]+)(?::(\d{1,5}))?$/.exec(authority);
-  if (!m) return null;
-  const port = m[2] ? Number(m[2]) : defaultPort;
-  return port > 0 && port < 65536 ? { host: m[1]!, port } : null;
+/** An HTTP/2 request's fields for HTTP/1 (pseudo-headers out; split cookies joined, RFC 9113 8.2.3). */
+function h2Fields(headers: IncomingHttpHeaders): Fields {
+  const out: Fields = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':')) continue;
+    if (Array.isArray(value)) {
+      if (name === 'cookie') out.push([name, value.join('; ')]);
+      else for (const v of value) out.push([name, v]);
+    } else out.push([name, value]);
+  }
+  return out;
+}
+
+/** Response fields as HTTP/2 headers (repeated names as arrays). */
+function h2Headers(fields: Fields, status: number): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (const [n, v] of fields) {
+    const l = n.toLowerCase();
+    const prev = out[l];
+    if (prev === undefined) out[l] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[l] = [prev, v];
+  }
+  return { ...out, ':status': status };
+}
+
+/** Answers an HTTP/2 stream with an error (or resets it when the response has begun). */
+function failStream(stream: ServerHttp2Stream, code: ProxyErrorCode, method: string, detail?: string): void {
+  if (stream.headersSent) {
+    stream.close(NGHTTP2_CONNECT_ERROR);
+    return;
+  }
+  if (stream.destroyed || stream.closed) return;
+  const body = errorBody(code, detail);
+  stream.respond({
+    ':status': proxyErrors[code].status,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [ERROR_HEADER]: code,
+  });
+  stream.end(method === 'HEAD' ? undefined : Buffer.from(body));
+}
+
+/** The per-stream path's side of an exchange: the response goes back as an HTTP/2 response, bodies decoded. */
+class StreamDownstream implements Downstream {
+  readonly decode = true;
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly method: string,
+    private readonly pipeline: EgressPipeline,
+  ) {}
+
+  interim(): void {
+    // The server removed Expect; other 1xx answers have no HTTP/2 request waiting for them.
+  }
+
+  head(res: ResponseHead): boolean | string {
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return false;
+    try {
+      stream.respond(h2Headers(this.pipeline.responseFields(res), res.status), { endStream: false });
+    } catch {
+      return 'invalid response header from target';
+    }
+    return true;
+  }
+
+  body(chunk: Buffer): boolean {
+    return this.stream.write(chunk);
+  }
+
+  onDrain(cb: () => void): void {
+    this.stream.once('drain', cb);
+  }
+
+  end(): void {
+    if (!this.stream.closed) this.stream.end();
+  }
+
+  fail(code: ProxyErrorCode, detail: string): void {
+    failStream(this.stream, code, this.method, detail);
+  }
 }
 
 export class Egress {
-  private readonly agent: PolicyAgent;
+  private readonly pipeline: EgressPipeline;
+  private readonly pool: KeepAlivePool;
   private draining = false;
   private readonly relays = new Set<Http1Relay>();
 
-  constructor(
-    private readonly cfg: EgressConfig,
-    private readonly deps: EgressDeps,
-  ) {
-    this.agent = new PolicyAgent(cfg, cfg.idleConnTimeoutMs);
+  constructor(cfg: EgressConfig, deps: EgressDeps) {
+    this.pipeline = new EgressPipeline(cfg, deps);
+    this.pool = new KeepAlivePool(cfg.idleConnTimeoutMs);
   }
 
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -85,172 +173,116 @@ export class Egress {
 
   close(): void {
     for (const r of this.relays) r.destroy();
-    this.agent.destroy();
-  }
-
-  private errorCode(err: unknown): ProxyErrorCode {
-    if (err instanceof PolicyError) return this.cfg.proxyLocalhost === 'deny' ? 'localhost_denied' : 'denied';
-    return codeForSocketError(err);
-  }
-
-  private failStream(stream: ServerHttp2Stream, code: ProxyErrorCode, method: string, detail?: string): void {
-    this.deps.metrics.proxyErrorsTotal.inc({ reason: code });
-    if (stream.headersSent) {
-      stream.close(NGHTTP2_CONNECT_ERROR);
-      return;
-    }
-    if (stream.destroyed || stream.closed) return;
-    const body = errorBody(code, detail);
-    stream.respond({
-      ':status': proxyErrors[code].status,
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      [ERROR_HEADER]: code,
-    });
-    stream.end(method === 'HEAD' ? undefined : Buffer.from(body));
+    this.pool.destroy();
   }
 
   private connect(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const p = this.pipeline;
     const authority = String(headers[':authority'] ?? '');
-    const target = splitAuthority(authority, 0);
-    if (!target)
-      return this.failStream(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
-    const { metrics } = this.deps;
-    metrics.httpRequestsInFlight.inc({ method: 'CONNECT' });
-    const started = Date.now();
-    connect(this.cfg, target.host, target.port).then(
-      (socket) => this.pipe(stream, socket, authority, started),
-      (err: unknown) => {
-        metrics.dialerErrorsTotal.inc({ host: authority });
-        metrics.httpRequestsInFlight.dec({ method: 'CONNECT' });
-        const code = this.errorCode(err);
-        metrics.httpRequestsTotal.inc({ code: String(proxyErrors[code].status), method: 'CONNECT' });
-        this.deps.logHttp?.({
-          method: 'CONNECT',
-          url: authority,
-          status: proxyErrors[code].status,
-          durationMs: Date.now() - started,
-          error: code,
+    const target = targetOf(authority, 0);
+    if (!target) {
+      p.countError('bad_request');
+      return failStream(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
+    }
+    const tx = p.begin('CONNECT', authority);
+    const decision = p.decide(target);
+    if (decision.action === 'deny') {
+      p.countError(decision.code);
+      tx.finish(decision.code);
+      return failStream(stream, decision.code, 'CONNECT', decision.detail);
+    }
+    p.dial(target).then(
+      (socket) => {
+        p.deps.metrics.dialerDialedTotal.inc({ host: target.key });
+        if (stream.destroyed || stream.closed) socket.destroy();
+        else {
+          tx.status = 200;
+          stream.respond({ ':status': 200 });
+          socket.pipe(stream);
+          coalescingPipe(stream, socket);
+        }
+        socket.on('error', () => {
+          if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
         });
-        this.failStream(stream, code, 'CONNECT', authority);
+        stream.on('close', () => socket.destroy());
+        socket.once('close', () => {
+          p.deps.metrics.dialerClosedTotal.inc({ host: target.key });
+          tx.requestBytes = socket.bytesWritten;
+          tx.responseBytes = socket.bytesRead;
+          tx.finish(tx.status === 200 ? undefined : 'canceled');
+          if (!stream.closed) stream.end();
+        });
+      },
+      (err: unknown) => {
+        p.deps.metrics.dialerErrorsTotal.inc({ host: target.key });
+        const code = p.errorCode(err);
+        p.countError(code);
+        tx.finish(code);
+        failStream(stream, code, 'CONNECT', authority);
       },
     );
   }
 
-  /** A connected CONNECT target: bytes both ways until either side closes. */
-  private pipe(stream: ServerHttp2Stream, socket: net.Socket, authority: string, started: number): void {
-    const { metrics } = this.deps;
-    metrics.dialerDialedTotal.inc({ host: authority });
-    if (stream.destroyed || stream.closed) {
-      socket.destroy();
-    } else {
-      stream.respond({ ':status': 200 });
-      socket.pipe(stream);
-      coalescingPipe(stream, socket);
-    }
-    socket.on('error', () => {
-      if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
-    });
-    stream.on('close', () => socket.destroy());
-    socket.once('close', () => {
-      metrics.dialerClosedTotal.inc({ host: authority });
-      metrics.httpRequestsInFlight.dec({ method: 'CONNECT' });
-      metrics.httpRequestsTotal.inc({ code: '200', method: 'CONNECT' });
-      this.deps.logHttp?.({
-        method: 'CONNECT',
-        url: authority,
-        status: 200,
-        durationMs: Date.now() - started,
-      });
-      if (!stream.closed) stream.end();
-    });
-  }
-
-  /** One request per stream (requests the server did not splice: shared tunnels, upgrades, --proxy-splice off). */
+  /** One request per stream (requests the server did not splice: shared tunnels, --proxy-splice off). */
   private request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const p = this.pipeline;
     const method = String(headers[':method'] ?? 'GET');
     const authority = String(headers[':authority'] ?? '');
     const path = String(headers[':path'] ?? '/');
-    const target = splitAuthority(authority, 80);
-    if (!target || !path.startsWith('/'))
-      return this.failStream(stream, 'bad_request', method, `bad target "${authority}${path}"`);
-    try {
-      checkHost(this.cfg, target.host);
-    } catch (err) {
-      return this.failStream(stream, this.errorCode(err), method, target.host);
+    const target = targetOf(authority, 80);
+    const cl = headers['content-length'];
+    const n = cl === undefined ? -1 : /^\d{1,15}$/.test(cl) ? Number(cl) : NaN;
+    if (!target || !path.startsWith('/') || Number.isNaN(n)) {
+      p.countError('bad_request');
+      return failStream(stream, 'bad_request', method, `bad target "${authority}${path}"`);
     }
-    const { metrics } = this.deps;
-    const started = Date.now();
-    const end = metrics.httpRequestDuration.startTimer({ method });
-    metrics.httpRequestsInFlight.inc({ method });
-    let status = 0;
-    let finished = false;
-    let resHeaders: Record<string, unknown> | undefined;
-    const outHeaders: Record<string, string | string[]> = { ...endToEndHeaders(headers), host: authority };
-    const done = (error?: string): void => {
-      if (finished) return;
-      finished = true;
-      metrics.httpRequestsInFlight.dec({ method });
-      metrics.httpRequestsTotal.inc({ code: String(status), method });
-      end({ code: String(status) });
-      this.deps.logHttp?.({
-        method,
-        url: `http://${authority}${path}`,
-        status,
-        durationMs: Date.now() - started,
-        reqHeaders: outHeaders,
-        resHeaders,
-        error,
-      });
-    };
-    const req = http.request({
-      host: target.host.replace(/^\[|\]$/g, ''),
-      port: target.port,
-      method,
-      path,
-      headers: outHeaders,
-      agent: this.agent,
-      setHost: false,
-    });
-    let headerTimer: NodeJS.Timeout | undefined;
-    if (this.cfg.responseHeaderTimeoutMs > 0) {
-      headerTimer = setTimeout(() => {
-        req.destroy(Object.assign(new Error('response header timeout'), { code: 'ESC_RESPONSE_TIMEOUT' }));
-      }, this.cfg.responseHeaderTimeoutMs);
+    const tx = p.begin(method, `http://${authority}${path}`);
+    const fields = h2Fields(headers);
+    if (p.deps.logHttp) tx.reqHeaders = fieldsRecord(fields);
+    const decision = p.decide(target);
+    if (decision.action === 'deny') {
+      p.countError(decision.code);
+      tx.finish(decision.code);
+      return failStream(stream, decision.code, method, decision.detail);
     }
-    req.on('response', (res: IncomingMessage) => {
-      clearTimeout(headerTimer);
-      resHeaders = res.headers;
-      status = res.statusCode ?? 502;
-      if (stream.destroyed) return res.destroy();
-      try {
-        stream.respond({ ...endToEndHeaders(res.headers), ':status': status }, { endStream: false });
-      } catch {
-        status = 502;
-        res.destroy();
-        return this.failStream(stream, 'upstream_reset', method, 'invalid response header from target');
-      }
-      res.pipe(stream);
-      res.on('error', () => stream.close(NGHTTP2_CONNECT_ERROR));
-      res.on('end', () => done());
-    });
-    req.on('error', (err) => {
-      clearTimeout(headerTimer);
-      const code = this.errorCode(err);
-      if (status === 0) status = proxyErrors[code].status;
-      this.failStream(stream, code, method, `${target.host}:${target.port}`);
-      done(code);
-    });
+    // HTTP/2 has no body framing of its own: a body of unknown length goes to the target chunked.
+    const body: Body =
+      stream.endAfterHeaders || n === 0
+        ? { kind: 'none' }
+        : n > 0
+          ? { kind: 'length', n }
+          : { kind: 'chunked' };
+    const head = p.requestHead(method, path, target, fields, [], body);
+    const ex = new Exchange(
+      p,
+      this.pool,
+      new StreamDownstream(stream, method, p),
+      { method, target, head, body },
+      tx,
+    );
+    ex.chunkEnd = body.kind === 'chunked';
+    ex.start();
     stream.on('close', () => {
-      clearTimeout(headerTimer);
-      if (!finished) {
-        req.destroy();
-        done('canceled');
-      }
+      if (!ex.finished) ex.cancel();
       if (stream.rstCode && stream.rstCode !== NGHTTP2_CANCEL)
-        this.deps.log.debug('stream reset', { code: stream.rstCode });
+        this.pipeline.deps.log.debug('stream reset', { code: stream.rstCode });
     });
-    coalescingPipe(stream, req);
+    if (body.kind === 'none') {
+      ex.endBody();
+      if (!stream.readableEnded) stream.resume();
+      return;
+    }
+    stream.on('data', (chunk: Buffer) => {
+      const framed =
+        body.kind === 'chunked'
+          ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF])
+          : chunk;
+      if (chunk.length > 0 && !ex.write(framed)) {
+        stream.pause();
+        ex.onDrain(() => stream.resume());
+      }
+    });
+    stream.on('end', () => ex.endBody());
   }
 
   /** A browser's keep-alive connection, its first request authorised by the server: relayed request by request. */
@@ -262,13 +294,10 @@ export class Egress {
     const relay: Http1Relay = new Http1Relay(
       stream,
       {
-        policy: this.cfg,
-        metrics: this.deps.metrics,
-        logHttp: this.deps.logHttp,
+        pipeline: this.pipeline,
         maxHeaderSize,
         idleMs: SPLICE_IDLE_MS,
         draining: () => this.draining,
-        errorCode: (err) => this.errorCode(err),
       },
       () => this.relays.delete(relay),
     );

@@ -9,6 +9,7 @@ import { ERROR_HEADER, isProxyErrorCode, proxyErrors } from '../../protocol/erro
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
 import {
   endToEndHeaders,
+  HOP_BY_HOP,
   SPLICE_HEADER,
   SPLICE_MAX_HEADER,
   withVia,
@@ -199,7 +200,9 @@ export function forwardUpgrade(
   const lines = [`${req.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
-    if (/^proxy-(authorization|connection)$/i.test(name)) continue;
+    // The hop-by-hop fields stay here, except the two that ask the target for the upgrade.
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) && lower !== 'connection' && lower !== 'upgrade') continue;
     lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
   }
   lines.push(`Via: ${withVia(req.headers.via, req.httpVersion)}`);
