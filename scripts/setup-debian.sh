@@ -6,6 +6,9 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have curl || need+=(curl)
 have promtool || need+=(prometheus)
+# Container images (npm run build:images) and their test: podman, with runc as its runtime.
+have podman || need+=(podman)
+have runc || need+=(runc)
 if [ "${1:-}" = "--bench" ]; then
   have squid || need+=(squid)
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
