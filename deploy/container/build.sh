@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 done
 case "$only" in ""|client|server) ;; *) echo "build.sh: --only takes client or server, not \"$only\"" >&2; exit 2 ;; esac
 command -v podman >/dev/null || { echo "build.sh: podman is not installed (scripts/setup-debian.sh installs it)" >&2; exit 1; }
-[ -f "$root/dist/src/client/cli/main.js" ] || { echo "build.sh: no dist/: run npm run build first" >&2; exit 1; }
+[ -f "$root/dist/deploy/container/entrypoint.js" ] || { echo "build.sh: no dist/: run npm run build first" >&2; exit 1; }
 
 ctx="$(mktemp -d /tmp/sluice-image-XXXXXX)"
 trap 'rm -rf "$ctx"' EXIT
@@ -52,7 +52,8 @@ if [ -d "$rootfs/app/node_modules/better-sqlite3" ]; then
   rm -rf "$rootfs/app/node_modules/better-sqlite3/"{deps,src} \
     "$rootfs/app/node_modules/better-sqlite3/build/Release/"{obj,obj.target,.deps,test_extension.node}
 fi
-cp "$here/entrypoint.mjs" "$here/server-health.mjs" "$rootfs/app/"
+mkdir -p "$rootfs/app/dist/deploy/container"
+cp "$root/dist/deploy/container/"{entrypoint,server-health}.js "$rootfs/app/dist/deploy/container/"
 
 { echo "$node_bin"; find "$rootfs/app/node_modules" -name '*.node' -type f; } | while read -r bin; do
   ldd "$bin" | awk '/=> \//{print $3} /^[ \t]*\/[^ ]+ \(/{print $1}'

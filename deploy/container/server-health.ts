@@ -5,11 +5,12 @@ import https from 'node:https';
 import { join } from 'node:path';
 
 const dir = process.env.SC_DATA_DIR || '/var/lib/sluice';
-let info;
+let info: { rest_url: string; ca_cert: string };
 try {
   info = JSON.parse(readFileSync(join(dir, 'server.json'), 'utf8'));
 } catch (err) {
-  console.error(`not ready: no server.json in ${dir} yet (${err.code ?? err.message})`);
+  const e = err as NodeJS.ErrnoException;
+  console.error(`not ready: no server.json in ${dir} yet (${e.code ?? e.message})`);
   process.exit(1);
 }
 const url = new URL('/readyz', info.rest_url);
@@ -18,12 +19,12 @@ const req = https.get(
   { ca: readFileSync(info.ca_cert), servername: url.hostname, timeout: 5000, agent: false },
   (res) => {
     res.resume();
-    console.log(`${res.statusCode === 200 ? 'ready' : 'not ready'}: ${url} answered ${res.statusCode}`);
+    console.log(`${res.statusCode === 200 ? 'ready' : 'not ready'}: ${url.href} answered ${res.statusCode}`);
     process.exit(res.statusCode === 200 ? 0 : 1);
   },
 );
 req.on('timeout', () => req.destroy(new Error('no answer within 5s')));
-req.on('error', (err) => {
-  console.error(`not ready: ${url}: ${err.code ?? err.message}`);
+req.on('error', (err: NodeJS.ErrnoException) => {
+  console.error(`not ready: ${url.href}: ${err.code ?? err.message}`);
   process.exit(1);
 });
