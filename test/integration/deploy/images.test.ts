@@ -20,6 +20,7 @@ import {
   quiet,
   requirePodman,
   run,
+  recipe,
   SEED_READINESS_LOOP,
 } from './podman.js';
 
@@ -65,6 +66,7 @@ async function startServerContainer(
     '--name',
     name,
     ...PODMAN_RUN_FLAGS,
+    '--read-only', // as the Kubernetes objects run it
     netns ? `--network=ns:/run/netns/${netns}` : '--network=host',
     '-v',
     `${dataDir}:/var/lib/sluice`,
@@ -121,6 +123,7 @@ test('images: non-root, pulled nothing, a client container becomes healthy again
     '--name',
     name,
     ...PODMAN_RUN_FLAGS,
+    '--read-only',
     '--network=host',
     '--hostname',
     `ci-${images.id}`,
@@ -219,4 +222,45 @@ test('images: the CI background step of SC5 docs, readiness loop verbatim on loc
   assert.equal(readyz.stdout, '200');
   assert.match(logs.stdout, /API server listening address=":8032"|API server listening address=:8032/);
   assert.match(logs.stdout, /you may start your tests/);
+});
+
+test('docs/deploy.md "CI background step" runs as written (docker is podman here)', async () => {
+  const ns = `sluice-rcp-${images.id}`;
+  await must('ip', ['netns', 'add', ns]);
+  onCleanup(() => run('ip', ['netns', 'del', ns]));
+  await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const server = await startServerContainer(`sluice-test-${images.id}-rcp-server`, ns);
+  const name = `sluice-test-${images.id}-rcp-sc`;
+  containerCleanup(name);
+  // Only the image and container names differ from the docs (both are global on this machine).
+  const text = recipe('ci-background-step')
+    .replace('sluice-sc:0.1.0', images.client)
+    .replace('--name sc ', `--name ${name} `);
+  const shim =
+    'docker() { if [ "$1" = run ]; then shift; podman run ' +
+    PODMAN_RUN_FLAGS.join(' ') +
+    ' "$@"; else podman "$@"; fi; }';
+  const env = {
+    ...process.env,
+    SAUCE_USERNAME: USER,
+    SAUCE_ACCESS_KEY: KEY,
+    SAUCE_REST_URL: server.info.rest_url,
+    SAUCE_CACERT_FILE: `data:base64,${Buffer.from(server.caPem).toString('base64')}`,
+  };
+  // nsenter (not ip netns exec, which remounts /sys and hides the cgroups podman needs): the job's network is the
+  // namespace, so `--network host` and localhost:8032 are the namespace's.
+  const r = await run(
+    'nsenter',
+    [`--net=/run/netns/${ns}`, 'bash', '-c', `set -e\n${shim}\n${text}`],
+    90_000,
+    env,
+  );
+  const logs = await run('podman', ['logs', name]);
+  assert.equal(r.code, 0, `recipe: ${r.stdout}${quiet(r.stderr)}\n--- sc ---\n${logs.stdout}`);
+  assert.match(r.stdout, /SC ready\n$/);
+  assert.match(logs.stdout, /you may start your tests/);
+  // The job's end: docker stop drains, deletes the tunnel and exits 0.
+  await must('podman', ['stop', '-t', '60', name]);
+  assert.equal((await must('podman', ['inspect', name, '--format', '{{.State.ExitCode}}'])).trim(), '0');
+  assert.match((await run('podman', ['logs', name])).stdout, /tunnel deleted/);
 });

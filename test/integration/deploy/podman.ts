@@ -1,6 +1,7 @@
 /** Helpers of the deploy tests: podman and commands run to completion, the images built once per file. */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { onCleanup, ROOT } from '../../kit/index.js';
 
@@ -80,4 +81,14 @@ export function containerCleanup(name: string): void {
   onCleanup(async () => {
     await run('podman', ['rm', '-f', '-t', '5', name]);
   });
+}
+
+/** The code block that follows `<!-- recipe: NAME ... -->` in docs/deploy.md. */
+export function recipe(name: string): string {
+  const doc = readFileSync(resolve(ROOT, 'docs/deploy.md'), 'utf8');
+  const at = doc.indexOf(`<!-- recipe: ${name}`);
+  if (at < 0) throw new Error(`docs/deploy.md has no recipe ${name}`);
+  const m = /```[a-z]*\n([\s\S]*?)```/.exec(doc.slice(at));
+  if (!m) throw new Error(`recipe ${name} has no code block`);
+  return m[1]!;
 }
