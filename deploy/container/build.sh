@@ -37,13 +37,19 @@ node_bin="$(readlink -f "$(command -v node)")"
 cp "$node_bin" "$rootfs/usr/local/bin/node"
 
 # dist/src, package.json and exactly the production dependency tree npm resolves (no devDependencies).
-cp -a "$root/dist/src" "$rootfs/app/dist-src"
-mkdir -p "$rootfs/app/dist" && mv "$rootfs/app/dist-src" "$rootfs/app/dist/src"
+mkdir -p "$rootfs/app/dist"
+cp -a "$root/dist/src" "$rootfs/app/dist/src"
 cp "$root/package.json" "$rootfs/app/"
-for f in LICENSE README.md; do [ -f "$root/$f" ] && cp "$root/$f" "$rootfs/app/"; done
-(cd "$root" && npm ls --omit=dev --all --parseable 2>/dev/null) | while read -r dir; do
+for f in LICENSE README.md; do if [ -f "$root/$f" ]; then cp "$root/$f" "$rootfs/app/"; fi; done
+# (npm ls exits non-zero on a tree with extraneous or invalid packages: the list is still what we want, but it
+# must not be empty.)
+deps="$(cd "$root" && npm ls --omit=dev --all --parseable 2>/dev/null || true)"
+[ -n "$deps" ] || { echo "build.sh: npm ls listed no production dependencies: run npm ci first" >&2; exit 1; }
+printf '%s\n' "$deps" | while read -r dir; do
   [ "$dir" = "$root" ] && continue
   rel="${dir#"$root"/}"
+  # A nested package came with its parent's directory already.
+  [ -e "$rootfs/app/$rel" ] && continue
   mkdir -p "$rootfs/app/$(dirname "$rel")"
   cp -a "$dir" "$rootfs/app/$rel"
 done

@@ -1,10 +1,11 @@
 /**
- * The client image's entry point (deploy/container/entrypoint.ts), run as a plain process: it fills in the tunnel
- * name (host name) and region (us-west, or SLUICE_DEFAULT_REGION) only when neither env nor the config file sets
- * them, and a flag still wins. sc logs the options it ended up with before dialling the server.
+ * The images' entry point and server healthcheck (deploy/container), run as plain processes. The client's entry
+ * point fills in the tunnel name (host name) and region (us-west, or SLUICE_DEFAULT_REGION) only when neither env
+ * nor the config file sets them, and a flag still wins; sc logs the options it ended up with before dialling.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,4 +59,35 @@ test('image entry point: env, the config file and flags keep their say', async (
   const byFlag = await optionsLine(['run', '--tunnel-name', 'from-flag', '-r', 'asia-south-2'], {});
   assert.match(byFlag, /tunnel-name=from-flag(\s|$)/);
   assert.match(byFlag, /region=asia-south-2(\s|$)/);
+});
+
+test('server image healthcheck: 1 before the server listens, 0 once its REST listener answers /readyz', async () => {
+  const dir = await tempDir();
+  const data = join(dir, 'data');
+  const health = resolve(ROOT, 'dist/deploy/container/server-health.js');
+  const node = process.execPath;
+  // A loopback-only namespace: the server listens on all of its interfaces (as in the image), under a public host
+  // that resolves nowhere, as in a container whose name only the outside knows.
+  const script = [
+    'set -e',
+    'ip link set lo up',
+    `SC_DATA_DIR="${data}" SC_REST_ADDRESS=:0 "${node}" "${health}" && exit 9 || echo "before: $?"`,
+    `"${node}" "${resolve(ROOT, 'dist/src/server/cli/main.js')}" start --data-dir "${data}" --public-host sluice-test.invalid --rest-address :0 --edge-address 127.0.0.1:0 --proxy-address 127.0.0.1:0 >"${dir}/server.log" 2>&1 &`,
+    `until [ -f "${data}/server.json" ]; do sleep 0.2; done`,
+    `SC_DATA_DIR="${data}" SC_REST_ADDRESS=:0 "${node}" "${health}"`,
+    'kill %1',
+    'wait',
+  ].join('\n');
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('SC_') || k.startsWith('SAUCE_')) delete env[k];
+  const r = await new Promise<{ code: number | null; out: string }>((done) => {
+    const p = spawn('unshare', ['-n', 'bash', '-c', script], { env });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => done({ code, out }));
+  });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /not ready: no server\.json in .* yet \(ENOENT\)\nbefore: 1\n/);
+  assert.match(r.out, /^ready: https:\/\/\S+:\d+\/readyz answered 200$/m);
 });
