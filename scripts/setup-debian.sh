@@ -8,6 +8,9 @@ have curl || need+=(curl)
 have promtool || need+=(prometheus)
 # The packaging test checks the systemd units with systemd-analyze verify.
 have systemd-analyze || need+=(systemd)
+# Container images (npm run build:images) and their test: podman, with runc as its runtime.
+have podman || need+=(podman)
+have runc || need+=(runc)
 if [ "${1:-}" = "--bench" ]; then
   have squid || need+=(squid)
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)

@@ -4,7 +4,7 @@ import { RUN_FLAGS } from '../../options/index.js';
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-const COMMANDS = ['run', 'version', 'completion', 'help'];
+const COMMANDS = ['run', 'ready', 'version', 'completion', 'help'];
 const visible = RUN_FLAGS.filter((f) => !f.hidden);
 
 function bash(): string {

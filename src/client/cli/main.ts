@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `sc` entry point: dispatches the commands (run, version, completion, help). Only this layer reads argv,
+ * `sc` entry point: dispatches the commands (run, ready, version, completion, help). Only this layer reads argv,
  * env and signals, and only it exits.
  */
 import { ExitCode } from '../exit-codes.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { ROOT_HELP, runHelp } from './help.js';
+import { READY_HELP, readyCommand } from './ready-command.js';
 import { runCommand } from './run-command.js';
 import { versionInfo, versionText } from './version-info.js';
 
@@ -50,6 +51,7 @@ function helpCommand(args: string[]): void {
   const topic = args[0];
   if (topic === undefined) process.stdout.write(ROOT_HELP);
   else if (topic === 'run') process.stdout.write(runHelp());
+  else if (topic === 'ready') process.stdout.write(READY_HELP);
   else if (topic === 'version') versionCommand(['--help']);
   else if (topic === 'completion') completionCommand(['--help']);
   else usageError(`unknown help topic "${topic}"`);
@@ -60,6 +62,8 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'run':
       return runCommand(rest);
+    case 'ready':
+      return readyCommand(rest);
     case 'version':
     case '--version':
       return versionCommand(rest);
