@@ -6,6 +6,10 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have curl || need+=(curl)
 have promtool || need+=(prometheus)
+# WebDriver gateway browser tests (test/browser/): Debian's Chromium and its chromedriver, and ip for netns.
+have chromium || need+=(chromium)
+have chromedriver || need+=(chromium-driver)
+have ip || need+=(iproute2)
 if [ "${1:-}" = "--bench" ]; then
   have squid || need+=(squid)
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)

@@ -25,6 +25,7 @@ import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
+import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -41,6 +42,8 @@ export interface ServerConfig {
   maxHeaderSize: number;
   /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
   proxySplice?: boolean;
+  /** The WebDriver gateway (src/server/gateway); defaults: GATEWAY_DEFAULTS (no upstream: sessions refused). */
+  gateway?: GatewayConfig;
   version: string;
 }
 
@@ -48,6 +51,8 @@ export interface ServerInfo {
   rest_url: string;
   proxy_address: string;
   edge_address: string;
+  /** The WebDriver gateway's endpoint (docs/gateway.md). */
+  webdriver_url: string;
   ca_cert: string;
   ca_fingerprint: string;
   pid: number;
@@ -132,6 +137,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const rest = https.createServer(
     { cert: pki.server.certPem, key: pki.server.keyPem, minVersion: 'TLSv1.2' },
     (req, res) => {
+      if (gateway?.owns(req.url)) return gateway.handle(req, res);
       if (req.url === '/metrics' && req.method === 'GET') {
         metrics.registry.metrics().then(
           (text) => {
@@ -170,7 +176,25 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry }, creds, ip),
   });
 
+  let restHost = '';
+  const gateway: Gateway = await startGateway(cfg.gateway ?? GATEWAY_DEFAULTS, {
+    dataDir,
+    store,
+    registry,
+    log: log.child('gateway'),
+    metrics,
+    maxHeaderSize: cfg.maxHeaderSize,
+    authenticate,
+    listenHost: cfg.proxy.host,
+    publicHost: cfg.publicHost,
+    fallbackHost: () => restHost,
+  });
+  rest.on('upgrade', (req, socket, head) => {
+    if (!gateway.upgrade(req, socket, head)) socket.destroy();
+  });
+
   const restAddr = await listen(rest, cfg.rest);
+  restHost = formatAddress(restAddr.address, restAddr.port);
   const edgeAddr = await listen(edge, cfg.edge);
   const proxyAddr = await listen(proxy, cfg.proxy);
   edgeAddress = formatAddress(
@@ -183,6 +207,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     rest_url: `https://${formatAddress(restAddr.address, restAddr.port)}/rest/v1`,
     proxy_address: formatAddress(proxyAddr.address, proxyAddr.port),
     edge_address: edgeAddress,
+    webdriver_url: `https://${restHost}/wd/hub`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
     pid: process.pid,
@@ -197,7 +222,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     generatedAdmin: admin.accessKey ? { username: admin.username, accessKey: admin.accessKey } : null,
     async close() {
       tunnels.stopReaper();
-      await Promise.all([closeProxyEntry(proxy), close(rest)]);
+      await Promise.all([closeProxyEntry(proxy), close(rest), gateway.close()]);
       // Tunnels stay "running" in the store: their clients reconnect when the server is back.
       for (const t of registry.all()) for (const c of t.conns) c.drain();
       await close(edge);

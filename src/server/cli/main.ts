@@ -11,6 +11,7 @@ import { VERSION } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
+import { gatewayConfig, WEBDRIVER_FLAGS } from '../gateway/flags.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -33,6 +34,20 @@ Flags of start (env in brackets):
   --max-header-size BYTES        largest request header block the proxy entry accepts, else 431 (default 16384)
   --proxy-splice true|false      carry a browser's keep-alive connection of plain http:// requests to its own
                                  tunnel over one stream, relayed by sc (default true; docs/decisions/0006)
+  --webdriver-upstream URL       WebDriver gateway: a browser node or Grid where sessions run; repeat for several,
+                                 used in turn (SC_WEBDRIVER_UPSTREAM, comma-separated; default none: sessions
+                                 refused). docs/gateway.md
+  --webdriver-proxy-ports N|A-B  proxy ports, one per live session: N free ports (one node), or the range A-B that
+                                 every node listens on (SC_WEBDRIVER_PROXY_PORTS; default 16)
+  --webdriver-proxy-host NAME    host browsers reach those ports on (SC_WEBDRIVER_PROXY_HOST; default the proxy
+                                 entry's host, or --public-host when it binds all interfaces)
+  --webdriver-trust-spki HASH    base64 SHA-256 SPKI the browser also accepts certificates of; repeatable
+                                 (SC_WEBDRIVER_TRUST_SPKI, comma-separated)
+  --webdriver-new-session-timeout D  W3C error when the upstream has not started a session by then
+                                 (SC_WEBDRIVER_NEW_SESSION_TIMEOUT; default 60s)
+  --webdriver-command-timeout D  W3C error when the upstream has not answered a command by then
+                                 (SC_WEBDRIVER_COMMAND_TIMEOUT; default 330s)
+  --webdriver-idle-timeout D     end a session with no command for this long (SC_WEBDRIVER_IDLE_TIMEOUT; default 90s)
   --log-level error|info|debug   (SC_LOG_LEVEL; default info)
   --log-format text|json         (SC_LOG_FORMAT; default text)
 First start creates an admin account from SC_ADMIN_USERNAME / SC_ADMIN_ACCESS_KEY, or generates one and prints
@@ -78,6 +93,7 @@ function parseStart(
         'proxy-splice': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
+        ...WEBDRIVER_FLAGS,
       },
     }));
   } catch (err) {
@@ -120,6 +136,9 @@ function parseStart(
     maxHeaderSize: maxHeader,
     proxySplice:
       oneOf(v('proxy-splice', null, 'true'), ['true', 'false'] as const, '--proxy-splice') === 'true',
+    gateway: wrap(() =>
+      gatewayConfig(values as Record<string, string | string[] | undefined>, env, duration),
+    ),
     version: VERSION,
   };
   const level = oneOf(
