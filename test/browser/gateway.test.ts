@@ -39,6 +39,7 @@ interface Env {
   keys: Record<string, string>;
   app: { http: number; https: number };
   tunnels: Record<string, string>;
+  sc: (user: string, tunnel: string, extra: string[]) => NsProcess;
 }
 let env: Env;
 
@@ -193,9 +194,11 @@ before(async () => {
       '--webdriver-trust-spki',
       spkiHash(ca.certPem),
       '--webdriver-new-session-timeout',
-      '4s',
+      '15s',
       '--webdriver-proxy-ports',
       '8',
+      '--webdriver-idle-timeout',
+      '8s',
     ],
     { ...process.env, SC_ADMIN_USERNAME: 'admin', SC_ADMIN_ACCESS_KEY: adminKey },
   );
@@ -225,6 +228,7 @@ before(async () => {
     keys: {},
     app: { http: 0, https: 0 },
     tunnels: {},
+    sc: () => server,
   };
   admin(['teams', 'create', 'qa']);
   admin(['teams', 'create', 'other']);
@@ -261,21 +265,31 @@ before(async () => {
       '2',
       ...extra,
     ]);
+  env.sc = sc;
   const clients = [sc('alice', 'alice-app', ['--shared', 'all']), sc('carol', 'carol-app', [])];
   for (const c of clients) await c.waitForLog(/^(?!.*please wait).*you may start your tests/m);
   for (const [user, tunnel] of [
     ['alice', 'alice-app'],
     ['carol', 'carol-app'],
   ] as const) {
-    const ids = (await curlJson([
-      '-u',
-      `${user}:${env.keys[user]}`,
-      `https://127.0.0.1:${restPort}/rest/v1/${user}/tunnels`,
-    ])) as string[];
-    env.tunnels[tunnel] = ids[0]!;
+    await tunnelId(user, tunnel);
   }
   await mkdir(OUTPUT, { recursive: true });
 });
+
+async function tunnelId(user: string, tunnel: string): Promise<string> {
+  {
+    const ids = (await curlJson([
+      '-u',
+      `${user}:${env.keys[user]}`,
+      `https://127.0.0.1:${env.restPort}/rest/v1/${user}/tunnels?full=true`,
+    ])) as { id: string; tunnel_identifier: string }[];
+    const t = ids.find((x) => x.tunnel_identifier === tunnel);
+    assert.ok(t, `no tunnel ${tunnel} of ${user}: ${JSON.stringify(ids)}`);
+    env.tunnels[tunnel] = t.id;
+    return t.id;
+  }
+}
 
 describe('WebDriver gateway with real Chromium', () => {
   it('selenium-webdriver reaches the private app over http://localhost through its tunnel; screenshot saved', async () => {
@@ -421,9 +435,16 @@ describe('WebDriver gateway: bad input gets a W3C error and leaves nothing behin
   });
 
   it('a slow upstream: session not created after --webdriver-new-session-timeout, and the late session is deleted', async () => {
-    // A real chromedriver whose browser takes 8 s to start (longer than the gateway's 4 s).
+    // A real chromedriver whose browser does not start until the test says so, after the gateway's 15 s.
     const slow = join(env.dir, 'slow-chromium.sh');
-    await writeFile(slow, '#!/bin/sh\nsleep 8\nexec /usr/bin/chromium "$@"\n', { mode: 0o755 });
+    const go = join(env.dir, 'slow-chromium.go');
+    await writeFile(
+      slow,
+      `#!/bin/sh\nwhile [ ! -e ${go} ]; do sleep 0.1; done\nexec /usr/bin/chromium "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const profile = join(env.dir, 'profile-slow');
     await mkdir(profile, { recursive: true });
     const r = await newSessionRaw(
@@ -439,15 +460,75 @@ describe('WebDriver gateway: bad input gets a W3C error and leaves nothing behin
       'alice',
     );
     assert.equal(r.json.value.error, 'session not created', JSON.stringify(r.json));
-    assert.match(r.json.value.message, /did not create the session within 4s/);
+    assert.match(r.json.value.message, /did not create the session within 15s/);
     assert.equal(await numJobs('alice', 'alice-app'), 0);
+    await writeFile(go, '');
     // chromedriver finishes starting the browser later; the gateway deletes that session as soon as it appears.
     await env.server.waitForLog(/upstream session deleted.*created after the gateway gave up/, 60_000);
-    assert.deepEqual(await upstreamSessions(), []);
+    await waitFor(
+      'chromedriver to list no session',
+      async () => (await upstreamSessions()).length === 0,
+      20_000,
+    );
   });
 
   it('an unknown session id and DELETE of it', async () => {
     const r = await curlJson(['-X', 'DELETE', gatewayUrl('/session/0123456789abcdef0123456789abcdef')]);
     assert.equal((r as W3cReply).value.error, 'invalid session id');
+  });
+});
+
+describe('WebDriver gateway: a session on a tunnel', () => {
+  const start = async (tunnel: string, tag: string): Promise<string> => {
+    const r = await newSessionRaw(
+      { capabilities: { alwaysMatch: await chromeCaps({ 'sauce:options': { tunnelName: tunnel } }, tag) } },
+      'alice',
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return r.json.value.sessionId!;
+  };
+  const wd = (method: string, id: string, path: string, body?: unknown): Promise<unknown> =>
+    curlJson([
+      '-X',
+      method,
+      ...(body === undefined ? [] : ['-H', 'content-type: application/json', '-d', JSON.stringify(body)]),
+      gatewayUrl(`/session/${id}${path}`),
+    ]);
+
+  it('num_jobs counts it; after --webdriver-idle-timeout without commands it ends, upstream too', async () => {
+    const id = await start('alice-app', 'idle');
+    assert.equal(await numJobs('alice', 'alice-app'), 1);
+    assert.equal((await upstreamSessions()).length, 1);
+    await waitFor(
+      'the idle session to end',
+      async () => (await numJobs('alice', 'alice-app')) === 0,
+      30_000,
+      () => env.server.describe(),
+    );
+    await waitFor(
+      'the upstream session to be deleted',
+      async () => (await upstreamSessions()).length === 0,
+      20_000,
+    );
+    const after = (await wd('GET', id, '/title')) as W3cReply;
+    assert.equal(after.value.error, 'invalid session id');
+  });
+
+  it("sc's SIGTERM waits for the tunnel's running session, which still reaches the app, then deletes the tunnel", async () => {
+    const sc = env.sc('alice', 'alice-drain', []);
+    await sc.waitForLog(/^(?!.*please wait).*you may start your tests/m);
+    await tunnelId('alice', 'alice-drain');
+    const id = await start('alice-drain', 'drain');
+    sc.proc.kill('SIGTERM');
+    await sc.waitForLog(/waiting for running jobs/);
+    await wd('POST', id, '/url', { url: `http://localhost:${env.app.http}/` });
+    const title = (await wd('GET', id, '/title')) as { value: string };
+    assert.equal(title.value, 'Private app over http');
+    assert.equal(sc.proc.exitCode, null, 'sc still running while the session lives');
+    await wd('DELETE', id, '');
+    const exit = await sc.exited;
+    assert.equal(exit.code, 0, sc.describe());
+    assert.match(sc.logs(), /tunnel deleted/);
+    assert.deepEqual(await upstreamSessions(), []);
   });
 });

@@ -356,13 +356,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const caps = (json.value['capabilities'] ?? {}) as Record<string, unknown>;
     const wsUrl = typeof caps['webSocketUrl'] === 'string' ? caps['webSocketUrl'] : null;
-    if (!(await store.activateWebDriverSession(session.id, upstreamId, wsUrl)) || res.destroyed) {
-      // Ended meanwhile (idle reaper) or the client went away: nobody will delete this browser but us.
+    const active = await store.activateWebDriverSession(session.id, upstreamId, wsUrl);
+    if (!active || res.destroyed) {
+      // Ended meanwhile or the client went away: nobody will delete this browser but us.
       await store.deleteWebDriverSession(session.id);
       if (session.proxyPort !== null) deps.ports?.closePort(session.proxyPort);
-      await deleteUpstream(upstream, upstreamId, 'client gone before the session started');
-      return;
+      await deleteUpstream(upstream, upstreamId, 'ended before it started');
+      throw new WebDriverError('session not created', 'the session was ended while the upstream started it');
     }
+    await store.touchWebDriverSession(session.id, Date.now());
     session = { ...session, upstreamSessionId: upstreamId, upstreamWsUrl: wsUrl, status: 'active' };
     cache.set(session.id, { s: session, at: Date.now() });
     log.info('webdriver session started', {
@@ -555,7 +557,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         store
           .listWebDriverSessions({ idleBefore: Date.now() - deps.idleTimeoutMs })
           .then(async (idle) => {
-            for (const s of idle) await end(s, 'idle timeout');
+            for (const s of idle) {
+              // A session still starting has until the new-session timeout (twice, for a node that died meanwhile).
+              if (s.status === 'starting' && Date.now() - s.createdAt < 2 * deps.newSessionTimeoutMs)
+                continue;
+              await end(s, s.status === 'starting' ? 'never started' : 'idle timeout');
+            }
           })
           .catch((err: unknown) => log.error('webdriver reaper failed', { error: err }));
       }, every);
