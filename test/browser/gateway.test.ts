@@ -37,7 +37,7 @@ interface Env {
   restPort: number;
   server: NsProcess;
   keys: Record<string, string>;
-  app: { http: number; https: number };
+  app: { http: number; https: number; untrusted: number };
   tunnels: Record<string, string>;
   sc: (user: string, tunnel: string, extra: string[]) => NsProcess;
 }
@@ -226,7 +226,7 @@ before(async () => {
     restPort,
     server,
     keys: {},
-    app: { http: 0, https: 0 },
+    app: { http: 0, https: 0, untrusted: 0 },
     tunnels: {},
     sc: () => server,
   };
@@ -240,9 +240,22 @@ before(async () => {
     const out = JSON.parse(admin(['users', 'create', user, '--team', team])) as { access_key: string };
     env.keys[user] = out.access_key;
   }
-  const app = new NsProcess('app', ns.priv, process.execPath, [join(FIXTURES, 'app.js'), tlsFile]);
-  const ports = await app.waitForLog(/\{"http":(\d+),"https":(\d+)\}/);
-  env.app = { http: Number(ports[1]), https: Number(ports[2]) };
+  // The untrusted certificate: sc-server's own, valid for localhost but from a CA the browser does not know.
+  const untrustedFile = join(dir, 'app-untrusted-tls.json');
+  await writeFile(
+    untrustedFile,
+    JSON.stringify({
+      certPem: await readFile(join(data, 'server.pem'), 'utf8'),
+      keyPem: await readFile(join(data, 'server-key.pem'), 'utf8'),
+    }),
+  );
+  const app = new NsProcess('app', ns.priv, process.execPath, [
+    join(FIXTURES, 'app.js'),
+    tlsFile,
+    untrustedFile,
+  ]);
+  const ports = await app.waitForLog(/\{"http":(\d+),"https":(\d+),"untrusted":(\d+)\}/);
+  env.app = { http: Number(ports[1]), https: Number(ports[2]), untrusted: Number(ports[3]) };
   const sc = (user: string, tunnel: string, extra: string[]): NsProcess =>
     new NsProcess(`sc ${tunnel}`, ns.priv, process.execPath, [
       CLIENT_MAIN,
