@@ -15,14 +15,14 @@
  * a query per command. Decision: docs/decisions/0008-webdriver-gateway.md; user guide: docs/gateway.md.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../observability/log.js';
-import { authorizeProxyUse } from '../proxy/authorize.js';
 import type { Registry } from '../registry/registry.js';
 import { type Account, type Store, StoreConflictError, type WebDriverSession } from '../store/types.js';
+import { refuseUpgrade, relayWebSocket } from './bidi-relay.js';
 import { parseNewSession, upstreamNewSession } from './capabilities.js';
+import { authorizeSession } from './session-auth.js';
 import type { SessionPorts } from './session-ports.js';
 import { callUpstream, describeUpstream, replyJson, UpstreamError, type UpstreamReply } from './upstream.js';
 import { sendW3cError, sendW3cJson, WebDriverError } from './w3c.js';
@@ -78,16 +78,6 @@ function gatewayPath(url: string | undefined): { path: string; query: string } |
   return { path: path.replace(/\/+$/, '') || '/', query };
 }
 
-function basicCredentials(header: string | undefined): { user: string; key: string } | null {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  if (!m) return null;
-  const plain = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const i = plain.indexOf(':');
-  return i < 0
-    ? null
-    : { user: decodeURIComponent(plain.slice(0, i)), key: decodeURIComponent(plain.slice(i + 1)) };
-}
-
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -102,22 +92,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('error', () => reject(new WebDriverError('unknown error', 'the request broke off')));
     req.on('end', () => resolve(Buffer.concat(chunks)));
   });
-}
-
-/** Why a tunnel may not be used, as the session-not-created message. */
-function tunnelRefusal(code: string, name: string, owner: string, user: string, retryAfter?: number): string {
-  switch (code) {
-    case 'proxy_auth_required':
-      return `authentication failed for user ${user}: wrong username or access key`;
-    case 'auth_rate_limited':
-      return `too many failed authentication attempts; retry after ${retryAfter ?? 60}s`;
-    case 'tunnel_unavailable':
-      return `tunnel ${name} of user ${owner} is reconnecting; try again shortly`;
-    case 'tunnel_forbidden':
-      return `user ${user} may not use tunnel ${name} of user ${owner} (see its sharing and your role)`;
-    default:
-      return `no running tunnel named ${name} for user ${owner}`;
-  }
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -224,52 +198,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       throw new WebDriverError('invalid argument', 'the new session body is not valid JSON');
     }
     const request = parseNewSession(parsed);
-    const fromHeader = basicCredentials(req.headers.authorization);
-    const user = fromHeader?.user ?? request.sauce.username;
-    const key = fromHeader?.key ?? request.sauce.accessKey;
-    if (!user || !key) {
-      throw new WebDriverError(
-        'session not created',
-        'no credentials: put them in the URL (https://USER:ACCESS_KEY@host/wd/hub) or in sauce:options.username and sauce:options.accessKey',
-      );
-    }
     if (deps.upstreams.length === 0 || !deps.ports) {
       throw new WebDriverError(
         'session not created',
         'this server has no browsers: start it with --webdriver-upstream URL',
       );
     }
-    const ip = req.socket.remoteAddress ?? '';
-    const { tunnelName, tunnelOwner } = request.sauce;
-    let account: Account;
-    let target: { ownerId: string; tunnelName: string; own: boolean } | null = null;
-    if (tunnelName) {
-      const got = await authorizeProxyUse(
-        { authenticate: deps.authenticate, store, registry: deps.registry },
-        { username: user, accessKey: key, tunnelName, tunnelOwner },
-        ip,
-      );
-      const owner = tunnelOwner ?? user;
-      if ('error' in got) {
-        throw new WebDriverError(
-          'session not created',
-          tunnelRefusal(got.error, tunnelName, owner, user, got.retryAfter),
-        );
-      }
-      target = got;
-      account = (await store.getAccountByUsername(user))!;
-    } else {
-      const got = await deps.authenticate(user, key, ip);
-      if (!got)
-        throw new WebDriverError('session not created', tunnelRefusal('proxy_auth_required', '', '', user));
-      if ('retryAfter' in got) {
-        throw new WebDriverError(
-          'session not created',
-          tunnelRefusal('auth_rate_limited', '', '', user, got.retryAfter),
-        );
-      }
-      account = got;
-    }
+    const { account, target, user } = await authorizeSession(deps, req, request.sauce);
+    const { tunnelOwner } = request.sauce;
     const upstream = pickUpstream();
     const now = Date.now();
     let session: WebDriverSession = {
@@ -470,60 +406,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
 
   const relayBiDi = (req: IncomingMessage, socket: Duplex, head: Buffer, id: string): void => {
-    const refuse = (status: number, text: string): void => {
-      if (socket.writable)
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      else socket.destroy();
-    };
     lookup(id).then(
       (s) => {
-        if (!s?.upstreamWsUrl) return refuse(404, 'Not Found');
-        const target = new URL(s.upstreamWsUrl);
-        target.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
-        const headers: Record<string, string> = {};
-        for (const name of [
-          'upgrade',
-          'connection',
-          'sec-websocket-key',
-          'sec-websocket-version',
-          'sec-websocket-extensions',
-          'sec-websocket-protocol',
-        ]) {
-          const v = req.headers[name];
-          if (typeof v === 'string') headers[name] = v;
-        }
-        const up = (target.protocol === 'https:' ? https : http).request(target, {
-          headers,
-          timeout: deps.newSessionTimeoutMs,
-        });
-        up.on('timeout', () => up.destroy(new Error('timeout')));
-        up.on('error', () => refuse(502, 'Bad Gateway'));
-        up.on('response', (r) => {
-          r.resume();
-          refuse(r.statusCode === 404 ? 404 : 502, 'Bad Gateway');
-        });
-        up.on('upgrade', (r, upSocket, upHead) => {
-          up.setTimeout(0);
-          let text = 'HTTP/1.1 101 Switching Protocols\r\n';
-          for (let i = 0; i < r.rawHeaders.length; i += 2)
-            text += `${r.rawHeaders[i]}: ${r.rawHeaders[i + 1]}\r\n`;
-          socket.write(text + '\r\n');
-          if (upHead.length) socket.write(upHead);
-          if (head.length) upSocket.write(head);
-          socket.on('data', () => touch(id));
-          socket.pipe(upSocket).pipe(socket);
-          const close = (): void => {
-            socket.destroy();
-            upSocket.destroy();
-          };
-          socket.once('close', close);
-          upSocket.once('close', close);
-          socket.on('error', close);
-          upSocket.on('error', close);
-        });
-        up.end();
+        if (!s?.upstreamWsUrl) return refuseUpgrade(socket, 404, 'Not Found');
+        relayWebSocket(req, socket, head, new URL(s.upstreamWsUrl), deps.newSessionTimeoutMs, () =>
+          touch(id),
+        );
       },
-      () => refuse(500, 'Internal Server Error'),
+      () => refuseUpgrade(socket, 500, 'Internal Server Error'),
     );
   };
 
