@@ -544,4 +544,37 @@ describe('WebDriver gateway: a session on a tunnel', () => {
     assert.match(sc.logs(), /tunnel deleted/);
     assert.deepEqual(await upstreamSessions(), []);
   });
+
+  it('a second server node on the same store relays the session that the first one started', async () => {
+    const second = new NsProcess('sc-server 2', env.ns.cloud, process.execPath, [
+      SERVER_MAIN,
+      'start',
+      '--data-dir',
+      env.data,
+      '--rest-address',
+      '127.0.0.1:0',
+      '--edge-address',
+      '127.0.0.1:0',
+      '--proxy-address',
+      '127.0.0.1:0',
+      '--webdriver-upstream',
+      `http://127.0.0.1:${CHROMEDRIVER_PORT}`,
+    ]);
+    await second.waitForLog(/sc-server listening/);
+    const json = JSON.parse(await readFile(join(env.data, 'server.json'), 'utf8')) as {
+      rest_url: string;
+      pid: number;
+    };
+    assert.equal(json.pid, second.proc.pid);
+    const port = Number(/:(\d+)\/rest/.exec(json.rest_url)![1]);
+    const id = await start('alice-app', 'two-nodes');
+    await wd('POST', id, '/url', { url: `http://localhost:${env.app.http}/` });
+    const viaSecond = (method: string, path: string): Promise<unknown> =>
+      curlJson(['-X', method, `https://127.0.0.1:${port}/wd/hub/session/${id}${path}`]);
+    assert.deepEqual(await viaSecond('GET', '/title'), { value: 'Private app over http' });
+    await viaSecond('DELETE', '');
+    assert.equal(await numJobs('alice', 'alice-app'), 0);
+    assert.deepEqual(await upstreamSessions(), []);
+    await second.stop();
+  });
 });
