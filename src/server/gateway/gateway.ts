@@ -402,7 +402,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const m = /^\/session\/([^/]+)(\/.*)?$/.exec(p.path);
     if (!m) throw new WebDriverError('unknown command', `no such WebDriver endpoint: ${p.path}`);
-    return command(req, res, decodeURIComponent(m[1]!), m[2] ?? '', p.query);
+    let id: string;
+    try {
+      id = decodeURIComponent(m[1]!);
+    } catch {
+      throw new WebDriverError('invalid session id', 'malformed session id');
+    }
+    return command(req, res, id, m[2] ?? '', p.query);
   };
 
   const relayBiDi = (req: IncomingMessage, socket: Duplex, head: Buffer, id: string): void => {
@@ -447,6 +453,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
         store
           .listWebDriverSessions({ idleBefore: Date.now() - deps.idleTimeoutMs })
           .then(async (idle) => {
+            // Sessions another node ended leave entries here; none is needed past the cache's life.
+            const stale = Date.now() - Math.max(deps.idleTimeoutMs, CACHE_MS);
+            for (const [id, at] of touched) if (at < stale) touched.delete(id);
+            for (const [id, hit] of cache) if (hit.at < stale) cache.delete(id);
             for (const s of idle) {
               // A session still starting has until the new-session timeout (twice, for a node that died meanwhile).
               if (s.status === 'starting' && Date.now() - s.createdAt < 2 * deps.newSessionTimeoutMs)
