@@ -11,6 +11,10 @@ have systemd-analyze || need+=(systemd)
 # Container images (npm run build:images) and their test: podman, with runc as its runtime.
 have podman || need+=(podman)
 have runc || need+=(runc)
+# WebDriver gateway browser tests (test/browser/): Debian's Chromium and its chromedriver, and ip for netns.
+have chromium || need+=(chromium)
+have chromedriver || need+=(chromium-driver)
+have ip || need+=(iproute2)
 if [ "${1:-}" = "--bench" ]; then
   have squid || need+=(squid)
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)

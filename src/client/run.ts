@@ -126,11 +126,23 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     stopping = true;
     stopSignal.abort();
     control.info('shutting down', { reason });
+    const deadline = Date.now() + opts.shutdownTimeout;
+    if (supervisor && deleteTunnel && rest && info) {
+      // Jobs (WebDriver gateway sessions) still use the tunnel: keep routing for them until they end, up to
+      // --shutdown-timeout (readiness is already 503: nothing new should start).
+      const id = info.tunnel_id;
+      let jobs = await rest.numJobs(id).catch(() => 0);
+      if (jobs > 0) control.info('waiting for running jobs', { count: jobs });
+      while (jobs > 0 && Date.now() < deadline) {
+        await sleep(500);
+        jobs = await rest.numJobs(id).catch(() => 0);
+      }
+      if (jobs > 0) control.info('shutdown timeout: jobs still running', { count: jobs });
+    }
     if (supervisor) {
       supervisor.drain();
       // Spliced browser connections: each closes after its next response, or after a short grace when idle.
       egress?.drain();
-      const deadline = Date.now() + opts.shutdownTimeout;
       while (supervisor.inFlight() > 0 && Date.now() < deadline) await sleep(50);
       if (supervisor.inFlight() > 0)
         control.info('shutdown timeout: closing requests still in flight', { count: supervisor.inFlight() });

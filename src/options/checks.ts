@@ -223,3 +223,22 @@ export function maskHeader(value: string): string {
   const i = value.indexOf(':');
   return i < 0 ? value : `${value.slice(0, i)}: ****`;
 }
+
+/** The gateway's proxy ports: a count N (1-4096) or a range FROM-TO of at most 4096 ports within 1-65535. */
+export function portSpec(value: string): string | undefined {
+  const range = /^(\d{1,5})-(\d{1,5})$/.exec(value);
+  if (range) {
+    const from = Number(range[1]);
+    const to = Number(range[2]);
+    if (from < 1 || to > 65535 || to < from || to - from >= 4096)
+      return 'expected FROM-TO within 1-65535, at most 4096 ports';
+    return undefined;
+  }
+  if (/^\d{1,4}$/.test(value) && Number(value) >= 1 && Number(value) <= 4096) return undefined;
+  return 'expected a port count (1-4096) or a range FROM-TO';
+}
+
+/** A base64 SHA-256 hash (44 characters), as Chrome's --ignore-certificate-errors-spki-list takes. */
+export function spkiHash(value: string): string | undefined {
+  return /^[A-Za-z0-9+/]{43}=$/.test(value) ? undefined : 'expected a base64 SHA-256 hash (44 characters)';
+}

@@ -22,7 +22,15 @@ export const GROUPS = [
   'Hidden',
 ] as const;
 /** Groups of `sc-server start --help`, in order. */
-export const SERVER_GROUPS = ['Server', 'Listeners', 'TLS', 'Tunnels', 'Accounts', 'Logging'] as const;
+export const SERVER_GROUPS = [
+  'Server',
+  'Listeners',
+  'TLS',
+  'Tunnels',
+  'Accounts',
+  'WebDriver gateway',
+  'Logging',
+] as const;
 export type FlagGroup = (typeof GROUPS)[number] | (typeof SERVER_GROUPS)[number];
 
 export interface FlagDef {

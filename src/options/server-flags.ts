@@ -166,6 +166,75 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     secret: true,
     description: 'Access key of that first admin. Prefer the env var or the config file to the command line.',
   },
+  {
+    name: 'webdriver-upstream',
+    type: 'list',
+    default: [],
+    defaultText: 'none: sessions refused',
+    valueName: 'url',
+    group: 'WebDriver gateway',
+    check: c.httpUrl,
+    secret: c.maskUserinfo,
+    description:
+      'A browser node or Selenium Grid where gateway sessions run (http or https, credentials in the URL if it ' +
+      'needs them); repeat for several, used in turn (docs/gateway.md).',
+  },
+  {
+    name: 'webdriver-proxy-ports',
+    type: 'string',
+    default: '16',
+    valueName: 'N|from-to',
+    group: 'WebDriver gateway',
+    check: c.portSpec,
+    description:
+      'Proxy ports, one per live session: N free ports picked at start (one node), or the range FROM-TO that ' +
+      'every node of a cluster listens on.',
+  },
+  {
+    name: 'webdriver-proxy-host',
+    type: 'string',
+    default: '',
+    defaultText: "the proxy entry's host, or --public-host when it binds all interfaces",
+    valueName: 'name',
+    group: 'WebDriver gateway',
+    check: c.publicHost,
+    description: 'Host name browsers reach the session proxy ports on.',
+  },
+  {
+    name: 'webdriver-trust-spki',
+    type: 'list',
+    default: [],
+    valueName: 'hash',
+    group: 'WebDriver gateway',
+    check: c.spkiHash,
+    description:
+      "Base64 SHA-256 SPKI hash of a key whose certificates the gateway's browsers also accept (besides the " +
+      "server's resigning key); repeatable.",
+  },
+  {
+    name: 'webdriver-new-session-timeout',
+    type: 'duration',
+    default: 60_000,
+    min: 100,
+    group: 'WebDriver gateway',
+    description: 'W3C error when the upstream has not started a session by then.',
+  },
+  {
+    name: 'webdriver-command-timeout',
+    type: 'duration',
+    default: 330_000,
+    min: 100,
+    group: 'WebDriver gateway',
+    description: 'W3C error when the upstream has not answered a command by then.',
+  },
+  {
+    name: 'webdriver-idle-timeout',
+    type: 'duration',
+    default: 90_000,
+    min: 100,
+    group: 'WebDriver gateway',
+    description: 'End a gateway session that has had no command for this long.',
+  },
   sharedFlag('log-file', 'Logging'),
   sharedFlag('log-level', 'Logging'),
   sharedFlag('log-format', 'Logging'),
@@ -186,6 +255,13 @@ export const SERVER_ENV_ALIASES: Readonly<Record<string, readonly string[]>> = {
   'admin-username': ['SC_ADMIN_USERNAME'],
   'admin-access-key': ['SC_ADMIN_ACCESS_KEY'],
   'team-member-sharing': ['SC_TEAM_MEMBER_SHARING'],
+  'webdriver-upstream': ['SC_WEBDRIVER_UPSTREAM'],
+  'webdriver-proxy-ports': ['SC_WEBDRIVER_PROXY_PORTS'],
+  'webdriver-proxy-host': ['SC_WEBDRIVER_PROXY_HOST'],
+  'webdriver-trust-spki': ['SC_WEBDRIVER_TRUST_SPKI'],
+  'webdriver-new-session-timeout': ['SC_WEBDRIVER_NEW_SESSION_TIMEOUT'],
+  'webdriver-command-timeout': ['SC_WEBDRIVER_COMMAND_TIMEOUT'],
+  'webdriver-idle-timeout': ['SC_WEBDRIVER_IDLE_TIMEOUT'],
   'log-level': ['SC_LOG_LEVEL'],
   'log-format': ['SC_LOG_FORMAT'],
 };
@@ -219,6 +295,13 @@ export interface ServerOptions {
   maxHeaderSize: number;
   proxySplice: 'true' | 'false';
   teamMemberSharing: 'none' | 'team';
+  webdriverUpstream: string[];
+  webdriverProxyPorts: string;
+  webdriverProxyHost: string;
+  webdriverTrustSpki: string[];
+  webdriverNewSessionTimeout: number;
+  webdriverCommandTimeout: number;
+  webdriverIdleTimeout: number;
   adminUsername: string;
   adminAccessKey: string;
   logFile: string;

@@ -27,6 +27,7 @@ import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
+import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -51,6 +52,8 @@ export interface ServerConfig {
   tls?: TlsPair | null;
   /** What a team member's `--shared all` reaches (docs/roles.md); default 'none', the seed's rule. */
   memberSharing?: MemberSharing;
+  /** The WebDriver gateway (src/server/gateway); defaults: GATEWAY_DEFAULTS (no upstream: sessions refused). */
+  gateway?: GatewayConfig;
   version: string;
 }
 
@@ -71,6 +74,8 @@ export interface ServerInfo {
   rest_url: string;
   proxy_address: string;
   edge_address: string;
+  /** The WebDriver gateway's endpoint (docs/gateway.md). */
+  webdriver_url: string;
   ca_cert: string;
   ca_fingerprint: string;
   /** The operator's --tls-cert when given, else ''. */
@@ -237,6 +242,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     : { cert: pki.server.certPem, key: pki.server.keyPem };
   if (cfg.tls) log.info('using the operator certificate for REST and edge', { path: cfg.tls.certPath });
   const rest = https.createServer({ ...cert, minVersion: 'TLSv1.2' }, (req, res) => {
+    if (gateway?.owns(req.url)) return gateway.handle(req, res);
     if (req.url === '/metrics' && req.method === 'GET' && cfg.restMetrics) {
       serveMetrics(metrics, res);
       return;
@@ -278,8 +284,26 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
         res.end('only /metrics is served here\n');
       })
     : null;
+  let restHost = '';
+  const gateway: Gateway = await startGateway(cfg.gateway ?? GATEWAY_DEFAULTS, {
+    dataDir,
+    store,
+    registry,
+    log: log.child('gateway'),
+    metrics,
+    maxHeaderSize: cfg.maxHeaderSize,
+    authenticate,
+    listenHost: cfg.proxy.host,
+    memberSharing,
+    publicHost: cfg.publicHost,
+    fallbackHost: () => restHost,
+  });
+  rest.on('upgrade', (req, socket, head) => {
+    if (!gateway.upgrade(req, socket, head)) socket.destroy();
+  });
 
   const restAddr = await listen(rest, cfg.rest);
+  restHost = formatAddress(restAddr.address, restAddr.port);
   const edgeAddr = await listen(edge, cfg.edge);
   const proxyAddr = await listen(proxy, cfg.proxy);
   const metricsAddr = metricsServer && cfg.metrics ? await listen(metricsServer, cfg.metrics) : null;
@@ -293,6 +317,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     rest_url: `https://${formatAddress(restAddr.address, restAddr.port)}/rest/v1`,
     proxy_address: formatAddress(proxyAddr.address, proxyAddr.port),
     edge_address: edgeAddress,
+    webdriver_url: `https://${restHost}/wd/hub`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
     tls_cert: cfg.tls?.certPath ?? '',
@@ -318,6 +343,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
         closeProxyEntry(proxy),
         close(rest),
         metricsServer ? close(metricsServer) : undefined,
+        gateway.close(),
       ]);
       // Tunnels stay "running" in the store: their clients reconnect when the server is back.
       for (const t of registry.all()) for (const c of t.conns) c.drain();

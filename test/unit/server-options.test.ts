@@ -61,6 +61,13 @@ const PROPERTIES: Record<keyof ServerOptions, true> = {
   maxHeaderSize: true,
   proxySplice: true,
   teamMemberSharing: true,
+  webdriverUpstream: true,
+  webdriverProxyPorts: true,
+  webdriverProxyHost: true,
+  webdriverTrustSpki: true,
+  webdriverNewSessionTimeout: true,
+  webdriverCommandTimeout: true,
+  webdriverIdleTimeout: true,
   adminUsername: true,
   adminAccessKey: true,
   logFile: true,
@@ -98,9 +105,9 @@ test('every flag has a SLUICE_SERVER_* env var; the SC_* names of earlier versio
     'the new name wins over the alias',
   );
   assert.equal(server([], { SC_LOG_LEVEL: '' }).logLevel, 'info', 'an empty variable counts as unset');
-  // Every alias belongs to a real flag, and is one of the 10 names earlier versions read.
+  // Every alias belongs to a real flag, and is one of the 17 names earlier versions read.
   for (const name of Object.keys(SERVER_ENV_ALIASES)) assert.ok(SERVER_FLAGS.some((f) => f.name === name));
-  assert.equal(Object.values(SERVER_ENV_ALIASES).flat().length, 10);
+  assert.equal(Object.values(SERVER_ENV_ALIASES).flat().length, 17);
   refused(
     () => server([], { SC_EDGE_ADDRESS: 'nowhere' }),
     /invalid value "nowhere" for --edge-address from env SC_EDGE_ADDRESS: expected host:port/,

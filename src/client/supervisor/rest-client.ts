@@ -166,6 +166,14 @@ export class RestClient {
     return t;
   }
 
+  /** Jobs (WebDriver gateway sessions) running on the tunnel, as the server counts them. */
+  async numJobs(id: string): Promise<number> {
+    const r = (await this.call('GET', this.userPath(`tunnels/${id}/num_jobs`), undefined, 5000)) as {
+      jobs_running?: unknown;
+    } | null;
+    return typeof r?.jobs_running === 'number' ? r.jobs_running : 0;
+  }
+
   async deleteTunnel(id: string, reason: string): Promise<void> {
     await this.call(
       'DELETE',

@@ -19,6 +19,7 @@ import {
 import { VERSION, versionText } from '../../version.js';
 import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
+import { gatewayFromOptions } from '../gateway/flags.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
 import { loadTlsPair, TlsPairError, type LoadedPair } from './tls-pair.js';
 
@@ -69,6 +70,7 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerCo
     maxHeaderSize: o.maxHeaderSize,
     proxySplice: o.proxySplice === 'true',
     memberSharing: o.teamMemberSharing,
+    gateway: gatewayFromOptions(o),
     tls,
     version: VERSION,
   };

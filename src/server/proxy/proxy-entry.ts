@@ -41,6 +41,11 @@ export interface ProxyEntryDeps {
   metrics?: ServerMetrics;
   /** Carry a keep-alive connection of plain requests over one tunnel stream (default true; see splice.ts). */
   splice?: boolean;
+  /**
+   * When set, the port a connection arrived on decides the route and Proxy-Authorization is not read: a WebDriver
+   * gateway session's own port (src/server/gateway/session-ports.ts), for browsers that cannot send credentials.
+   */
+  authorizeByPort?(localPort: number): Promise<RouteTarget | { error: ProxyErrorCode }>;
 }
 
 type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
@@ -48,12 +53,22 @@ type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string,
 /** What routing needs of a request: its Proxy-Authorization and where it came from. */
 interface RouteRequest {
   headers: { 'proxy-authorization'?: string | undefined };
-  socket: { remoteAddress?: string | undefined };
+  socket: { remoteAddress?: string | undefined; localPort?: number | undefined };
 }
 
 type Routed = { conn: TunnelConnection; own: boolean };
 
 async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Routed | Denied> {
+  if (deps.authorizeByPort) {
+    const target = await deps.authorizeByPort(req.socket.localPort ?? 0);
+    if ('error' in target) return { error: target.error };
+    try {
+      return { conn: await deps.registry.acquire(target.ownerId, target.tunnelName), own: target.own };
+    } catch (err) {
+      if (err instanceof RouteError) return { error: err.code, detail: target.tunnelName };
+      throw err;
+    }
+  }
   let creds: ProxyCredentials | null;
   try {
     creds = parseProxyAuthorization(req.headers['proxy-authorization']);

@@ -3,8 +3,8 @@
  *   POST   /rest/v1/:user/tunnels               create (CreateTunnelRequestV5 body)
  *   GET    /rest/v1/:user/tunnels               ids; ?full=true objects
  *   GET    /rest/v1/:user/tunnels/:id           one tunnel
- *   DELETE /rest/v1/:user/tunnels/:id           stop ({"result":true,"id","jobs_running":0})
- *   GET    /rest/v1/:user/tunnels/:id/num_jobs
+ *   DELETE /rest/v1/:user/tunnels/:id           stop ({"result":true,"id","jobs_running":n})
+ *   GET    /rest/v1/:user/tunnels/:id/num_jobs      live WebDriver gateway sessions on it
  *   GET    /rest/v1/:user/all_tunnels?limit=n   history
  *   GET    /rest/v1/public/tunnels/info/versions
  */
@@ -174,18 +174,25 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
     body: view(await visibleTunnel(ctx, 'view')),
   }));
 
+  /** Live WebDriver gateway sessions routed by the tunnel's owner and name (every member of a pool counts them). */
+  const jobsRunning = async (t: TunnelRecord): Promise<number> =>
+    t.status === 'running'
+      ? (await store.listWebDriverSessions({ tunnelOwnerId: t.ownerId, tunnelName: t.name })).length
+      : 0;
+
   router.add('GET', '/rest/v1/:user/tunnels/:id/num_jobs', async (ctx) => {
     const t = await visibleTunnel(ctx, 'view');
-    return { body: { id: t.id, jobs_running: 0 } };
+    return { body: { id: t.id, jobs_running: await jobsRunning(t) } };
   });
 
   router.add('DELETE', '/rest/v1/:user/tunnels/:id', async (ctx) => {
     const t = await visibleTunnel(ctx, 'stop');
+    const jobs = await jobsRunning(t);
     const reason = ctx.query.get('reason') ?? 'user_shutdown';
     if (!/^[\w.-]{1,64}$/.test(reason))
       throw new RestError(400, 'invalid_request', 'reason must be a short word');
     await tunnels.stop(t, reason, true, `tunnel stopped through the REST API (${reason})`);
-    return { body: { result: true, id: t.id, jobs_running: 0 } };
+    return { body: { result: true, id: t.id, jobs_running: jobs } };
   });
 
   router.add('GET', '/rest/v1/:user/all_tunnels', async (ctx) => {

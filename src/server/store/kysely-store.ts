@@ -5,7 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { DEFAULT_ORG_ID } from './migrations.js';
-import type { AccessKeysTable, AccountsTable, Database, TunnelsTable } from './schema.js';
+import type {
+  AccessKeysTable,
+  AccountsTable,
+  Database,
+  TunnelsTable,
+  WebDriverSessionsTable,
+} from './schema.js';
 import {
   type AccessKeyInfo,
   type Account,
@@ -17,6 +23,7 @@ import {
   type Team,
   type TunnelRecord,
   type TunnelStatus,
+  type WebDriverSession,
 } from './types.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -84,6 +91,23 @@ function tunnelRecord(r: Selectable<TunnelsTable>): TunnelRecord {
     shutdownTime: r.shutdown_time === null ? null : Number(r.shutdown_time),
     shutdownReason: r.shutdown_reason,
     userShutdown: r.user_shutdown === null ? null : r.user_shutdown === 1,
+  };
+}
+
+function webDriverSession(r: Selectable<WebDriverSessionsTable>): WebDriverSession {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    tunnelOwnerId: r.tunnel_owner_id,
+    tunnelName: r.tunnel_name,
+    ownTunnel: r.own_tunnel === 1,
+    proxyPort: r.proxy_port === null ? null : Number(r.proxy_port),
+    upstreamUrl: r.upstream_url,
+    upstreamSessionId: r.upstream_session_id,
+    upstreamWsUrl: r.upstream_ws_url,
+    status: r.status === 'active' ? 'active' : 'starting',
+    createdAt: Number(r.created_at),
+    lastUsedAt: Number(r.last_used_at),
   };
 }
 
@@ -367,6 +391,89 @@ export class KyselyStore implements Store {
       .where('id', '=', id)
       .where('status', '=', 'running')
       .execute();
+  }
+
+  async insertWebDriverSession(w: WebDriverSession): Promise<void> {
+    await unique(`proxy port ${w.proxyPort}`, () =>
+      this.db
+        .insertInto('webdriver_sessions')
+        .values({
+          id: w.id,
+          account_id: w.accountId,
+          tunnel_owner_id: w.tunnelOwnerId,
+          tunnel_name: w.tunnelName,
+          own_tunnel: w.ownTunnel ? 1 : 0,
+          proxy_port: w.proxyPort,
+          upstream_url: w.upstreamUrl,
+          upstream_session_id: w.upstreamSessionId,
+          upstream_ws_url: w.upstreamWsUrl,
+          status: w.status,
+          created_at: w.createdAt,
+          last_used_at: w.lastUsedAt,
+        })
+        .execute(),
+    );
+  }
+
+  async getWebDriverSession(id: string): Promise<WebDriverSession | null> {
+    const r = await this.db
+      .selectFrom('webdriver_sessions')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? webDriverSession(r) : null;
+  }
+
+  async getWebDriverSessionByPort(port: number): Promise<WebDriverSession | null> {
+    const r = await this.db
+      .selectFrom('webdriver_sessions')
+      .selectAll()
+      .where('proxy_port', '=', port)
+      .executeTakeFirst();
+    return r ? webDriverSession(r) : null;
+  }
+
+  async activateWebDriverSession(
+    id: string,
+    upstreamSessionId: string,
+    upstreamWsUrl: string | null,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('webdriver_sessions')
+      .set({ upstream_session_id: upstreamSessionId, upstream_ws_url: upstreamWsUrl, status: 'active' })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async touchWebDriverSession(id: string, at: number): Promise<void> {
+    await this.db.updateTable('webdriver_sessions').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  async deleteWebDriverSession(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('webdriver_sessions').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async listWebDriverSessions(filter: {
+    tunnelOwnerId?: string;
+    tunnelName?: string;
+    idleBefore?: number;
+  }): Promise<WebDriverSession[]> {
+    let q = this.db.selectFrom('webdriver_sessions').selectAll();
+    if (filter.tunnelOwnerId !== undefined) q = q.where('tunnel_owner_id', '=', filter.tunnelOwnerId);
+    if (filter.tunnelName !== undefined) q = q.where('tunnel_name', '=', filter.tunnelName);
+    if (filter.idleBefore !== undefined) q = q.where('last_used_at', '<', filter.idleBefore);
+    return (await q.orderBy('created_at').execute()).map(webDriverSession);
+  }
+
+  async boundProxyPorts(): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('webdriver_sessions')
+      .select('proxy_port')
+      .where('proxy_port', 'is not', null)
+      .execute();
+    return rows.map((r) => Number(r.proxy_port));
   }
 
   async getSetting(key: string): Promise<string | null> {

@@ -92,6 +92,33 @@ const migrations: Record<string, Migration> = {
       )})`.execute(db);
     },
   },
+  '0002_webdriver_sessions': {
+    // WebDriver gateway sessions (src/server/gateway): which upstream serves each, and the proxy port bound to its
+    // tunnel. In the store, not in memory, so that every server node behind one address can relay a session's
+    // commands and answer its browser on that port. A unique port makes two nodes' allocations exclusive.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('webdriver_sessions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(64)', (c) => c.notNull().references('accounts.id'))
+        .addColumn('tunnel_owner_id', 'varchar(64)')
+        .addColumn('tunnel_name', 'varchar(256)')
+        .addColumn('own_tunnel', 'integer', (c) => c.notNull())
+        .addColumn('proxy_port', 'integer', (c) => c.unique())
+        .addColumn('upstream_url', 'text', (c) => c.notNull())
+        .addColumn('upstream_session_id', 'varchar(256)')
+        .addColumn('upstream_ws_url', 'text')
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webdriver_sessions_tunnel')
+        .on('webdriver_sessions')
+        .columns(['tunnel_owner_id', 'tunnel_name'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

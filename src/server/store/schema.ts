@@ -69,6 +69,22 @@ export interface SettingsTable {
   value: string;
 }
 
+/** Times in milliseconds (idle timeouts are shorter than a few seconds' rounding would allow). */
+export interface WebDriverSessionsTable {
+  id: string;
+  account_id: string;
+  tunnel_owner_id: string | null;
+  tunnel_name: string | null;
+  own_tunnel: number;
+  proxy_port: number | null;
+  upstream_url: string;
+  upstream_session_id: string | null;
+  upstream_ws_url: string | null;
+  status: string;
+  created_at: number;
+  last_used_at: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   teams: TeamsTable;
@@ -77,4 +93,5 @@ export interface Database {
   access_keys: AccessKeysTable;
   tunnels: TunnelsTable;
   settings: SettingsTable;
+  webdriver_sessions: WebDriverSessionsTable;
 }

@@ -68,6 +68,27 @@ export type NewTunnel = Omit<
   'status' | 'lastConnected' | 'shutdownTime' | 'shutdownReason' | 'userShutdown'
 >;
 
+/**
+ * A WebDriver gateway session: the upstream session it relays to, and the proxy port that carries its browser's
+ * traffic into a tunnel (null when the session asked for no tunnel). Times in milliseconds.
+ */
+export interface WebDriverSession {
+  id: string;
+  accountId: string;
+  tunnelOwnerId: string | null;
+  tunnelName: string | null;
+  /** The requester owns the tunnel (the proxy entry may splice its connections). */
+  ownTunnel: boolean;
+  proxyPort: number | null;
+  upstreamUrl: string;
+  upstreamSessionId: string | null;
+  upstreamWsUrl: string | null;
+  /** `starting` while the upstream creates the session, then `active`. */
+  status: 'starting' | 'active';
+  createdAt: number;
+  lastUsedAt: number;
+}
+
 export interface Store {
   // accounts
   createAccount(a: { username: string; role: Role; orgId?: string; teamIds?: string[] }): Promise<Account>;
@@ -111,6 +132,28 @@ export interface Store {
   markTunnelConnected(id: string, at: number): Promise<void>;
   /** Ends a running tunnel; a tunnel already terminated keeps its first shutdown reason. */
   terminateTunnel(id: string, reason: string, userShutdown: boolean, at: number): Promise<void>;
+  // WebDriver gateway sessions
+  /** Throws StoreConflictError when its proxy port is bound already (by this node or another). */
+  insertWebDriverSession(s: WebDriverSession): Promise<void>;
+  getWebDriverSession(id: string): Promise<WebDriverSession | null>;
+  getWebDriverSessionByPort(port: number): Promise<WebDriverSession | null>;
+  /** Records the upstream's session and marks it active; false when the session was removed meanwhile. */
+  activateWebDriverSession(
+    id: string,
+    upstreamSessionId: string,
+    upstreamWsUrl: string | null,
+  ): Promise<boolean>;
+  touchWebDriverSession(id: string, at: number): Promise<void>;
+  /** True for the one caller that removed it (the one that must end the upstream session). */
+  deleteWebDriverSession(id: string): Promise<boolean>;
+  /** Sessions on one tunnel name of one owner, or those idle since before `idleBefore`; oldest first. */
+  listWebDriverSessions(filter: {
+    tunnelOwnerId?: string;
+    tunnelName?: string;
+    idleBefore?: number;
+  }): Promise<WebDriverSession[]>;
+  /** Proxy ports bound now, by any node. */
+  boundProxyPorts(): Promise<number[]>;
   // server settings (secret key for keyed hashes, CA paths...)
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
