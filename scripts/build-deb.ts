@@ -7,7 +7,7 @@
  *                     small wrapper; Debian 12's own nodejs (18) is too old
  *
  * Each installs its systemd unit (deploy/systemd/), its environment file /etc/sluice/<program>.env as a
- * conffile, LICENSE, README and docs. docs/decisions/0008-packages.md says why; docs/install.md how to use them.
+ * conffile, LICENSE, README and docs. docs/decisions/0009-packages.md says why; docs/install.md how to use them.
  * SLUICE_DEB_COMPRESSION picks dpkg-deb's compressor (default gzip: a release may prefer xz, slower).
  */
 import { execFileSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * What `npm run pack`, `npm run build:sea` and `npm run build:deb` share: where things are, the client bundle,
- * the server's module graph, and the staged package directories. See docs/decisions/0008-packages.md for the
+ * the server's module graph, and the staged package directories. See docs/decisions/0009-packages.md for the
  * layout and docs/install.md for using the results. Everything is built from the compiled dist/ (run
  * `npm run build` first) into build/ (not committed), or into SLUICE_BUILD_DIR when set.
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run pack`: the two npm packages from the one compiled dist/ (docs/decisions/0008-packages.md):
+ * `npm run pack`: the two npm packages from the one compiled dist/ (docs/decisions/0009-packages.md):
  *   build/packages/opentunnel-sc-<v>.tgz         `sc`: one bundled file, no dependencies, no native code
  *   build/packages/opentunnel-sc-server-<v>.tgz  `sc-server`: its dist/ files and the packages it imports
  * Staged under build/pkg/{client,server}; the client bundle's esbuild metafile goes to

@@ -12,7 +12,7 @@
  * end in one cleanup: the binding is removed (its port closes) and the upstream session deleted.
  *
  * Sessions live in the store, so any node behind one address can relay any session; a short local cache saves
- * a query per command. Decision: docs/decisions/0008-webdriver-gateway.md; user guide: docs/gateway.md.
+ * a query per command. Decision: docs/decisions/0011-webdriver-gateway.md; user guide: docs/gateway.md.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Per-session proxy ports (docs/decisions/0008-webdriver-gateway.md). Chrome ignores credentials in a proxy URL,
+ * Per-session proxy ports (docs/decisions/0011-webdriver-gateway.md). Chrome ignores credentials in a proxy URL,
  * so a gateway session's browser reaches its tunnel through a port of its own: the store binds the port to the
  * session's tunnel (unique, so two nodes never hand out the same port), every node listens on every port of the
  * range, and a connection on a port is routed to whatever tunnel the store binds it to right now. No binding, no

@@ -1,5 +1,5 @@
 /**
- * The two npm packages of `npm run pack` (docs/decisions/0008-packages.md), installed as a user would:
+ * The two npm packages of `npm run pack` (docs/decisions/0009-packages.md), installed as a user would:
  * `npm install -g --prefix <tmp>` from the tarballs with no network. The client has no dependencies and
  * nothing to compile; the server loads its native SQLite driver only when the store opens.
  */
