@@ -2,10 +2,12 @@
  * Talking to the proxy entry the way browsers do: Basic proxy credentials `<user>;tunnel=<name>[;owner=<o>]`
  * with the access key as password, absolute-form requests, CONNECT.
  */
+import { spawnSync } from 'node:child_process';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { ProxyAgent } from 'undici';
+import { waitFor } from './cleanup.js';
 import type { TestServer } from './server.js';
 
 export interface ProxyAuth {
@@ -58,6 +60,8 @@ export interface ProxyRequestOptions {
   /** Leave out Proxy-Authorization (auth may then be null). */
   timeoutMs?: number;
   agent?: http.Agent | false;
+  /** Called with the request's socket once it has one (e.g. for waitUntilPeerRead). */
+  onSocket?: (socket: net.Socket) => void;
 }
 
 /**
@@ -88,6 +92,7 @@ export function proxyRequest(
       agent: opts.agent ?? false,
       setHost: true,
     });
+    if (opts.onSocket) req.once('socket', (s) => opts.onSocket!(s));
     const ms = opts.timeoutMs ?? 20_000;
     const timer = setTimeout(
       () =>
@@ -245,4 +250,33 @@ export async function proxyGet(
     headers: r.headers,
     body: r.body.toString('utf8'),
   };
+}
+
+/** Recv-Q and Send-Q of the established loopback TCP socket from `from` to `to` (ports), or undefined. */
+function tcpQueues(from: number, to: number): { recvQ: number; sendQ: number } | undefined {
+  const r = spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${from} and dport = :${to} )`], {
+    encoding: 'utf8',
+  });
+  if (r.error) throw new Error(`ss is needed to observe sockets: ${r.error.message}`);
+  const m = /^\s*(\d+)\s+(\d+)\s/.exec(r.stdout);
+  return m ? { recvQ: Number(m[1]), sendQ: Number(m[2]) } : undefined;
+}
+
+/**
+ * Resolves once everything written on `socket` (a loopback connection, e.g. to the proxy entry) has been read by
+ * the process at the other end: nothing left in our send buffer, nor in the peer's receive queue (seen with
+ * `ss`). Use it instead of a sleep to know the server has a request in hand, e.g. one now waiting in a queue.
+ */
+export async function waitUntilPeerRead(socket: net.Socket, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    'the peer to read what was written',
+    () => {
+      if (socket.connecting || socket.writableLength > 0 || !socket.localPort || !socket.remotePort)
+        return undefined;
+      const ours = tcpQueues(socket.localPort, socket.remotePort);
+      const theirs = tcpQueues(socket.remotePort, socket.localPort);
+      return ours?.sendQ === 0 && theirs?.recvQ === 0 ? true : undefined;
+    },
+    timeoutMs,
+  );
 }

@@ -56,7 +56,9 @@ function readJson(req: IncomingMessage): Promise<unknown> {
       size += c.length;
       if (size > MAX_BODY) {
         reject(new RestError(413, 'body_too_large', 'request body over 1 MiB'));
-        req.destroy();
+        // Discard the rest rather than destroy the request: destroying reset the socket under the 413 answer.
+        req.removeAllListeners('data');
+        req.resume();
       } else chunks.push(c);
     });
     req.on('error', reject);

@@ -97,12 +97,14 @@ test('wrong credentials get 401 JSON and change nothing', async () => {
   assert.ok(!server.logs().includes('wrong-key-123456'), 'the key must not be logged');
 });
 
-test('a malformed create body is a 4xx JSON error naming the problem', async () => {
+test('a malformed create body is 400 invalid_request naming the problem', async () => {
   const before = await listTunnels(server, admin);
   const r = await rest<{ error: string; code: string }>(server, 'POST', `/${admin.username}/tunnels`, admin, {
     tunnel_identifier: 42,
   });
-  assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+  // docs/errors.md: a body of the wrong shape is 400 invalid_request (bad_json is for text that is not JSON).
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.code, 'invalid_request');
   assert.match(r.json.error, /tunnel_identifier/);
   assert.deepEqual(await listTunnels(server, admin), before);
 });

@@ -268,11 +268,8 @@ test('--http-response-header-timeout runs per request on a spliced connection', 
   const creds = { username: ADMIN.username, accessKey: ADMIN.accessKey, tunnel: name };
 
   assert.equal((await get(server, agent, creds, `${url}/slow/0`)).status, 200);
-  // The second request's deadline counts from its own start: a deadline left over from the first (due ~1 s
-  // after it) would cut it off while it waits.
-  await new Promise((r) => setTimeout(r, 700));
-  const second = await get(server, agent, creds, `${url}/slow/400`);
-  assert.deepEqual([second.status, second.body, second.reused], [200, 'after 400', true]);
+  // (A check that the deadline restarts with each request needs a clock race, sleep 700 ms then a 400 ms answer:
+  // dropped, as tests make no timing assertions. The deadline applies to a later request on the same connection:)
   const third = await get(server, agent, creds, `${url}/slow/3000`);
   assert.deepEqual([third.status, third.reused], [504, true]);
   assert.match(third.body, /response_timeout|header/i);

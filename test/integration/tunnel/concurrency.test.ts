@@ -17,6 +17,7 @@ import {
   startServer,
   startTcpEcho,
   waitFor,
+  waitUntilPeerRead,
   type Origin,
   type ProxyAuth,
   type TestServer,
@@ -132,8 +133,11 @@ test('stream limit: a request beyond --tunnel-max-concurrent-streams waits for a
     assert.match(r.body.toString(), /busy/);
 
     // A waiting request gets the slot as soon as one stream ends.
-    const waiting = proxyRequest(server, small, { url: `${app.url}/waited` });
-    await new Promise((r2) => setTimeout(r2, 200));
+    let socket: Socket | undefined;
+    const waiting = proxyRequest(server, small, { url: `${app.url}/waited`, onSocket: (s) => (socket = s) });
+    // Free a stream only once the server has the request in hand (and so in its queue), not after a guess.
+    await waitFor('the waiting request to be sent', () => socket);
+    await waitUntilPeerRead(socket!);
     held.shift()!.destroy();
     const w = await waiting;
     assert.equal(w.status, 200, w.body.toString());

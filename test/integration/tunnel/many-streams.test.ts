@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, test } from 'node:test';
-import { cleanup, startClient, startServer, waitFor, type TestServer } from '../../kit/index.js';
+import {
+  cleanup,
+  startClient,
+  startServer,
+  waitFor,
+  waitUntilPeerRead,
+  type TestServer,
+} from '../../kit/index.js';
 
 afterEach(cleanup);
 
@@ -27,7 +34,12 @@ async function startEcho(t: { after(fn: () => unknown): void }): Promise<number>
 }
 
 /** CONNECT through the proxy; resolves with the socket after 200, or the status line otherwise. */
-function connect(proxy: string, auth: string, target: string): Promise<net.Socket | string> {
+function connect(
+  proxy: string,
+  auth: string,
+  target: string,
+  onSocket?: (s: net.Socket) => void,
+): Promise<net.Socket | string> {
   const [host, port] = proxy.split(':');
   return new Promise((resolve, reject) => {
     const s = net.connect(Number(port), host, () => {
@@ -46,6 +58,7 @@ function connect(proxy: string, auth: string, target: string): Promise<net.Socke
         s.destroy();
       }
     };
+    onSocket?.(s);
     s.on('data', onData);
     s.on('error', reject);
     // Closed without an answer: a failure to report, not a promise that never settles.
@@ -136,8 +149,11 @@ test('past total stream capacity a request waits for a free slot, then gets 503 
   assert.match(c as string, /^HTTP\/1\.1 503/);
   assert.match(c as string, /X-Sluice-Error: tunnel_capacity/i);
   // Fourth waits and gets the slot that closing one stream frees.
-  const d = connect(server.info.proxy_address, auth, target);
-  await new Promise((r) => setTimeout(r, 100));
+  let dSocket: net.Socket | undefined;
+  const d = connect(server.info.proxy_address, auth, target, (s) => (dSocket = s));
+  // The server has read the CONNECT (credentials already cached: it is now in the queue) before a slot frees.
+  await waitFor('the fourth CONNECT to be sent', () => dSocket);
+  await waitUntilPeerRead(dSocket!);
   a.destroy();
   const got = await d;
   assert.notEqual(typeof got, 'string', `queued CONNECT got: ${typeof got === 'string' ? got : 'socket'}`);
@@ -167,7 +183,8 @@ test('a browser that leaves while its CONNECT waits in the queue leaves no strea
     leaver.write(`CONNECT ${to} HTTP/1.1\r\nHost: ${to}\r\nProxy-Authorization: ${auth}\r\n\r\n`),
   );
   leaver.on('error', () => undefined);
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise<void>((r) => leaver.once('connect', () => r()));
+  await waitUntilPeerRead(leaver); // the proxy has its CONNECT: it waits in the queue
   leaver.destroy();
   (first as net.Socket).destroy(); // frees the stream the leaver was waiting for
   // Throws (fails the test) if a target connection stays open for the browser that had gone.
