@@ -30,6 +30,8 @@ export interface WireOptions {
   chunks: Buffer[];
   /** Half-close after writing (so a server waiting for more bytes sees the end). */
   end?: boolean;
+  /** On a 101 answer: write these, half-close, and wait for the peer to close (within the bound). */
+  after101?: Buffer[];
   boundMs: number;
 }
 
@@ -54,7 +56,9 @@ export function exchange(opts: WireOptions): Promise<WireAnswer> {
       socket.destroy();
       resolve(answer);
     };
+    let upgraded = false;
     const onData = (d: Buffer): void => {
+      if (upgraded) return;
       buf = Buffer.concat([buf, d]);
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
@@ -68,6 +72,12 @@ export function exchange(opts: WireOptions): Promise<WireAnswer> {
         if (status !== null && status >= 100 && status < 200 && status !== 101) continue;
         answer.status = status;
         answer.head = head;
+        if (status === 101 && opts.after101) {
+          upgraded = true;
+          for (const c of opts.after101) socket.write(c);
+          socket.end();
+          return;
+        }
         return finish();
       }
     };
