@@ -205,6 +205,8 @@ function convert(f: FlagDef, raw: Raw): FlagValue {
     case 'int': {
       const t = scalarText(f, raw, last).trim();
       if (!/^[+-]?\d+$/.test(t)) throw invalid(f, raw, last, 'expected a whole number');
+      // Past 2^53 a number is no longer exact (and no setting means that much): refuse it rather than round it.
+      if (!Number.isSafeInteger(Number(t))) throw invalid(f, raw, last, 'number too large');
       return Number(t);
     }
     case 'duration': {

@@ -10,7 +10,15 @@
  * only ever sends http/https requests and CONNECT, so a browser cannot forge one.
  */
 
+/**
+ * The tunnel protocol's version, sent by sc in HandshakeHeader.protocolVersion. The edge accepts
+ * MIN_PROTOCOL_VERSION..PROTOCOL_VERSION and refuses any other with 426 `unsupported_protocol`, on which sc exits
+ * 5; a handshake without the header (sc before the header existed) is version 1. Bump PROTOCOL_VERSION for a
+ * change an older peer would misread, and raise MIN_PROTOCOL_VERSION only when the server drops the old one
+ * (docs/operations.md, "Version compatibility").
+ */
 export const PROTOCOL_VERSION = 1;
+export const MIN_PROTOCOL_VERSION = 1;
 export const UPGRADE_TOKEN = 'sluice-tunnel/1';
 export const CONNECT_PATH = '/tunnel/v1/connect';
 export const CONTROL_SCHEME = 'sluice';
@@ -22,7 +30,15 @@ export const HandshakeHeader = {
   clientVersion: 'x-sluice-client-version',
   maxStreams: 'x-sluice-max-streams',
   connId: 'x-sluice-conn-id',
+  protocolVersion: 'x-sluice-protocol-version',
 } as const;
+
+/** The handshake's protocol version: absent = 1, a decimal integer, or null when malformed. */
+export function parseProtocolVersion(value: string | string[] | undefined): number | null {
+  if (value === undefined) return 1;
+  if (typeof value !== 'string' || !/^[0-9]{1,6}$/.test(value.trim())) return null;
+  return Number(value.trim());
+}
 
 /**
  * A CONNECT stream with this header carries a browser's whole keep-alive connection (HTTP/1.1 forward-proxy

@@ -114,7 +114,7 @@ export class Supervisor {
         this.metrics.tunnelDialerErrorsTotal.inc({ host });
         if (
           err instanceof HandshakeError &&
-          (err.status === 401 || err.status === 404 || err.status === 410)
+          (err.status === 401 || err.status === 404 || err.status === 410 || err.status === 426)
         ) {
           this.events.ended(
             err.code,

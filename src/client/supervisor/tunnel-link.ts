@@ -18,11 +18,21 @@ import {
   HandshakeHeader,
   MAX_FRAME_SIZE,
   MAX_SESSION_MEMORY_MB,
+  PROTOCOL_VERSION,
   STREAM_WINDOW,
   UPGRADE_TOKEN,
   bearer,
   type ShutdownMessage,
 } from '../../protocol/tunnel-protocol.js';
+
+/**
+ * The protocol version this sc announces. SLUICE_TEST_PROTOCOL_VERSION replaces it: for tests only (to play an
+ * sc of another release against a real server), not a user setting (docs/operations.md).
+ */
+function handshakeProtocolVersion(): string {
+  const forced = process.env['SLUICE_TEST_PROTOCOL_VERSION'];
+  return forced && /^[0-9]{1,6}$/.test(forced) ? forced : String(PROTOCOL_VERSION);
+}
 
 export interface LinkConfig {
   edgeAddress: string;
@@ -118,7 +128,8 @@ function connectAndUpgrade(cfg: LinkConfig): Promise<TLSSocket> {
       socket.write(
         `GET ${CONNECT_PATH} HTTP/1.1\r\nHost: ${cfg.edgeAddress}\r\nConnection: Upgrade\r\nUpgrade: ${UPGRADE_TOKEN}\r\n` +
           `Authorization: ${bearer(cfg.tunnelId, cfg.token)}\r\n${HandshakeHeader.connIndex}: ${cfg.index}\r\n` +
-          `${HandshakeHeader.maxStreams}: ${cfg.maxStreams}\r\n${HandshakeHeader.clientVersion}: ${cfg.clientVersion}\r\n\r\n`,
+          `${HandshakeHeader.maxStreams}: ${cfg.maxStreams}\r\n${HandshakeHeader.clientVersion}: ${cfg.clientVersion}\r\n` +
+          `${HandshakeHeader.protocolVersion}: ${handshakeProtocolVersion()}\r\n\r\n`,
       );
     });
     socket.on('data', onData);

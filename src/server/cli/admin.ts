@@ -25,7 +25,9 @@ import {
   type UserView,
 } from '../accounts/admin-operations.js';
 import { loadOrCreateSecret } from '../accounts/server-secret.js';
+import { BackupError, backupDataDir, restoreDataDir } from '../store/backup.js';
 import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
+import { VERSION } from '../../version.js';
 
 const USAGE = `sc-server admin: manage users, access keys, orgs and teams in a Sluice data directory
 
@@ -44,6 +46,10 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
   orgs list | orgs create NAME
   teams list [--org ORG] | teams create NAME [--org ORG]
   teams add-member TEAM USERNAME | teams remove-member TEAM USERNAME
+  backup --out DIR                                copy the data dir (store, secret, CA) into the new DIR, also
+                                                  while the server runs (SQLite online backup); files 0600
+  restore --from DIR [--force]                    restore a backup into --data-dir, which must be new or empty
+                                                  (--force replaces it) and not in use by a running server
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
 --data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
@@ -63,6 +69,9 @@ const ADMIN_FLAGS: readonly FlagDef[] = [
   { name: 'team', type: 'list', default: [], group: 'Server', description: 'Team (repeatable).' },
   { name: 'label', type: 'string', default: '', group: 'Server', description: 'Label of a new key.' },
   { name: 'no-key', type: 'bool', default: false, group: 'Server', description: 'Create no access key.' },
+  { name: 'out', type: 'string', default: '', group: 'Server', description: 'Backup directory to create.' },
+  { name: 'from', type: 'string', default: '', group: 'Server', description: 'Backup directory to restore.' },
+  { name: 'force', type: 'bool', default: false, group: 'Server', description: 'Restore over a used dir.' },
   { name: 'help', short: 'h', type: 'bool', default: false, group: 'Server', description: 'Usage.' },
 ];
 
@@ -83,6 +92,9 @@ interface AdminFlags {
   team?: string[];
   label?: string;
   'no-key'?: boolean;
+  out?: string;
+  from?: string;
+  force?: boolean;
   help?: boolean;
 }
 
@@ -128,6 +140,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     return 0;
   }
   const dir = resolve(v['data-dir'] ?? (DATA_DIR.default as string));
+  if (group === 'backup' || group === 'restore') return backupCommand(group, action, v, dir);
   if (!existsSync(join(dir, STORE_FILE))) {
     process.stderr.write(
       `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,
@@ -260,5 +273,37 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     throw err;
   } finally {
     await store.close();
+  }
+}
+
+async function backupCommand(
+  group: 'backup' | 'restore',
+  extra: string | undefined,
+  v: { out?: string; from?: string; force?: boolean },
+  dir: string,
+): Promise<number> {
+  const fail = (msg: string, code: number): number => {
+    process.stderr.write(`sc-server admin ${group}: ${msg}\n`);
+    return code;
+  };
+  if (extra !== undefined) return fail(`unexpected argument "${extra}"`, 2);
+  try {
+    if (group === 'backup') {
+      if (!v.out) return fail('--out DIR is required (a new directory for the backup)', 2);
+      const m = await backupDataDir(dir, resolve(v.out), VERSION);
+      process.stdout.write(`backup of ${dir} written to ${resolve(v.out)} (${m.files.join(', ')})\n`);
+    } else {
+      if (!v.from) return fail('--from DIR is required (a directory written by "sc-server admin backup")', 2);
+      const m = await restoreDataDir(resolve(v.from), dir, v.force === true);
+      process.stdout.write(
+        `restored ${resolve(v.from)} (made ${m.created_at} by ${m.version}) into ${dir}\n`,
+      );
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof BackupError) return fail(err.message, 1);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && e.code !== 'ERR_ASSERTION') return fail(e.message, 1);
+    throw err;
   }
 }

@@ -3,6 +3,7 @@
  *
  *   sc ──TLS──> edge: GET /tunnel/v1/connect, Upgrade: sluice-tunnel/1, Authorization: Bearer <id>.<token>
  *        edge: token checked against the stored keyed hash, tunnel must be running
+ *        (x-sluice-protocol-version outside MIN..PROTOCOL_VERSION: 426 unsupported_protocol; absent = 1)
  *        <── 101, then HTTP/2 (edge = client) ── control "ready" once registered ──> sc logs "you may start"
  *
  * Anything wrong in the handshake gets a JSON 4xx and the socket closes; nothing is registered.
@@ -23,7 +24,10 @@ import {
   STREAM_WINDOW,
   CONNECTION_WINDOW,
   UPGRADE_TOKEN,
+  MIN_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
   parseBearer,
+  parseProtocolVersion,
 } from '../../protocol/tunnel-protocol.js';
 import type { Store } from '../store/types.js';
 import type { Registry } from '../registry/registry.js';
@@ -97,6 +101,18 @@ async function handshake(deps: EdgeDeps, req: IncomingMessage, socket: TLSSocket
       400,
       'bad_handshake',
       `expected GET ${CONNECT_PATH} with Upgrade: ${UPGRADE_TOKEN}`,
+    );
+  }
+  const version = parseProtocolVersion(req.headers[HandshakeHeader.protocolVersion]);
+  if (version === null || version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {
+    const given = String(req.headers[HandshakeHeader.protocolVersion]).slice(0, 32);
+    log.info('tunnel connection refused: unsupported protocol version', { remote, version: given });
+    return reject(
+      socket,
+      426,
+      'unsupported_protocol',
+      `tunnel protocol version ${JSON.stringify(given)} is not supported: this server speaks versions ` +
+        `${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}; use an sc and sc-server of compatible releases`,
     );
   }
   const creds = parseBearer(req.headers.authorization);

@@ -47,6 +47,16 @@ export function parseFirstHead(text: string): FirstRequest | null {
   return { method: m[1]!, url, auth: auths[0] };
 }
 
+/** Whether buf[from, to) has an LF not preceded by CR or a CR not followed by LF. */
+export function bareLineEnd(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = buf[i];
+    if (c === 0x0a && (i === 0 || buf[i - 1] !== 0x0d)) return true;
+    if (c === 0x0d && i + 1 < buf.length && buf[i + 1] !== 0x0a) return true;
+  }
+  return false;
+}
+
 /**
  * Reads a new connection until its first request head is complete, then calls `splice` with it and the bytes
  * read so far (the socket is paused), or hands the socket to `fallback` with those bytes put back.
@@ -80,9 +90,15 @@ export function sniff(
     fallback(socket);
     socket.resume();
   };
+  let scanned = 0;
   const onData = (chunk: Buffer): void => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     const end = buf.indexOf(CRLF2);
+    // A line that does not end in CRLF (bare LF or CR) is never spliced: hand it to Node's parser now, which
+    // answers or rejects it, instead of waiting for a CRLFCRLF that may never come.
+    const bare = bareLineEnd(buf, scanned, end < 0 ? buf.length : end);
+    scanned = end < 0 ? Math.max(0, buf.length - 1) : end;
+    if (bare) return giveUp();
     if (end < 0 || end > maxHeaderSize) {
       if (end > maxHeaderSize || buf.length > maxHeaderSize) giveUp();
       return;

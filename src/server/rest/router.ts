@@ -52,13 +52,16 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = (): RestError => new RestError(413, 'body_too_large', 'request body over 1 MiB');
+    // Refused at once when the length says so; otherwise the rest is read and dropped (up to a bound) rather
+    // than the socket destroyed, which would reset the connection before the client could read the 413.
+    if (Number(req.headers['content-length']) > MAX_BODY) reject(tooLarge());
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new RestError(413, 'body_too_large', 'request body over 1 MiB'));
-        // Discard the rest rather than destroy the request: destroying reset the socket under the 413 answer.
-        req.removeAllListeners('data');
-        req.resume();
+        reject(tooLarge());
+        chunks.length = 0;
+        if (size > 16 * MAX_BODY) req.destroy();
       } else chunks.push(c);
     });
     req.on('error', reject);
