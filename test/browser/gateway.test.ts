@@ -232,12 +232,15 @@ before(async () => {
   };
   admin(['teams', 'create', 'qa']);
   admin(['teams', 'create', 'other']);
-  for (const [user, team] of [
-    ['alice', 'qa'],
-    ['bob', 'qa'],
-    ['carol', 'other'],
+  // alice is qa's team admin: by default (the seed's rule) only admins' --shared all tunnels serve others.
+  for (const [user, team, role] of [
+    ['alice', 'qa', 'team_admin'],
+    ['bob', 'qa', 'team_member'],
+    ['carol', 'other', 'team_member'],
   ] as const) {
-    const out = JSON.parse(admin(['users', 'create', user, '--team', team])) as { access_key: string };
+    const out = JSON.parse(admin(['users', 'create', user, '--team', team, '--role', role])) as {
+      access_key: string;
+    };
     env.keys[user] = out.access_key;
   }
   // The untrusted certificate: sc-server's own, valid for localhost but from a CA the browser does not know.
