@@ -12,3 +12,4 @@ export * from './server.js';
 export * from './test-ca.js';
 export * from './websocket.js';
 export * from './faulty-relay.js';
+export * from './streaming.js';
