@@ -209,6 +209,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
@@ -217,8 +219,17 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     const e = err as NodeJS.ErrnoException;
+    // A full, read-only or failing disk under --data-dir is the operator's to fix: name it, no stack trace.
+    const storage =
+      typeof e.code === 'string' && (STORAGE_ERRORS.has(e.code) || e.code.startsWith('SQLITE_'));
     process.stderr.write(
-      `sc-server: fatal: ${e.code === 'EADDRINUSE' ? `address in use: ${e.message}` : (e.stack ?? String(err))}\n`,
+      `sc-server: fatal: ${
+        e.code === 'EADDRINUSE'
+          ? `address in use: ${e.message}`
+          : storage
+            ? `cannot write the data directory: ${e.message} (check free space and permissions of --data-dir)`
+            : (e.stack ?? String(err))
+      }\n`,
     );
     process.exit(1);
   },
