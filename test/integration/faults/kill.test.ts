@@ -45,7 +45,7 @@ async function midTransfer(server: TestServer, tunnelName: string, appUrl: strin
   return dl;
 }
 
-test('SIGKILL of sc mid-transfer: the browser gets a cut body, REST ends the tunnel after the grace, a new sc serves', async () => {
+test('SIGKILL of sc mid-transfer: the browser gets a cut body, REST ends the tunnel after the grace, a new sc serves', async (t) => {
   const app = await startHttpApp();
   const server = await startServer({ args: ['--tunnel-grace', '2s', ...KEEPALIVE] });
   const sc = await startClient(server, { tunnelName: 'victim', args: KEEPALIVE });
@@ -53,6 +53,7 @@ test('SIGKILL of sc mid-transfer: the browser gets a cut body, REST ends the tun
   assert.ok(id);
   const dl = await midTransfer(server, 'victim', app.url);
   await sc.kill();
+  const killed = Date.now();
   dl.resume();
   const out = await dl.done;
   assert.equal(out.complete, false, 'the cut body is not presented as complete');
@@ -66,6 +67,7 @@ test('SIGKILL of sc mid-transfer: the browser gets a cut body, REST ends the tun
     return t['status'] !== 'running' ? t : undefined;
   });
   assert.equal(ended['shutdown_reason'], 'client_disconnected');
+  t.diagnostic(`tunnel ended ${Date.now() - killed} ms after the SIGKILL (grace 2 s)`);
   assert.deepEqual(await listTunnels(server, server.admin), []);
   const fail = await proxyRequest(server, { ...server.admin, tunnel: 'victim' }, { url: `${app.url}/x` });
   assert.equal(fail.headers['x-sluice-error'], 'tunnel_not_found', `status ${fail.status}`);
@@ -90,7 +92,7 @@ test('a new sc with the same name replaces a killed one at once (no wait for the
   assert.equal(ok.status, 200);
 });
 
-test('SIGKILL of sc-server mid-transfer: the browser gets a reset; restarted on the same data dir, sc reconnects and serves', async () => {
+test('SIGKILL of sc-server mid-transfer: the browser gets a reset; restarted on the same data dir, sc reconnects and serves', async (t) => {
   const app = await startHttpApp();
   const server = await startServer({ args: KEEPALIVE });
   const sc = await startClient(server, { tunnelName: 'phoenix', args: KEEPALIVE });
@@ -104,6 +106,7 @@ test('SIGKILL of sc-server mid-transfer: the browser gets a reset; restarted on 
   await sc.waitForLog(/lost connection to tunnel server/);
   assert.ok(sc.running, 'sc keeps redialling while the server is down');
 
+  const restarting = Date.now();
   const again = await startServer({
     dataDir: server.dataDir,
     adminUser: server.admin.username,
@@ -126,9 +129,10 @@ test('SIGKILL of sc-server mid-transfer: the browser gets a reset; restarted on 
     30_000,
     () => sc.logs(),
   );
+  t.diagnostic(`serving again ${Date.now() - restarting} ms after the restart began`);
   assert.deepEqual(await listTunnels(again, again.admin), [id], 'the same tunnel, still running');
-  const t = await tunnel(again, id!);
-  assert.equal(t['is_ready'], true);
+  const st = await tunnel(again, id!);
+  assert.equal(st['is_ready'], true);
   // The whole body goes through now.
   const full = streamingGet(again, { ...again.admin, tunnel: 'phoenix' }, `${app.url}/bytes/${8 << 20}`);
   const o = await full.done;
@@ -164,6 +168,7 @@ test('a frozen sc-server (SIGSTOP): sc notices and keeps redialling; thawed, tra
   const sc = await startClient(server, { tunnelName: 'ice', args: KEEPALIVE });
   const [id] = await listTunnels(server, server.admin);
   process.kill(server.proc.pid!, 'SIGSTOP');
+  const frozen = Date.now();
   t.after(() => {
     try {
       process.kill(server.proc.pid!, 'SIGCONT');
@@ -172,8 +177,10 @@ test('a frozen sc-server (SIGSTOP): sc notices and keeps redialling; thawed, tra
     }
   });
   await sc.waitForLog(/lost connection to tunnel server/);
+  t.diagnostic(`sc noticed the frozen server ${Date.now() - frozen} ms after SIGSTOP`);
   assert.ok(sc.running);
   process.kill(server.proc.pid!, 'SIGCONT');
+  const thawed = Date.now();
   await waitFor(
     'a request after the thaw',
     async () => {
@@ -187,6 +194,7 @@ test('a frozen sc-server (SIGSTOP): sc notices and keeps redialling; thawed, tra
     30_000,
     () => sc.logs(),
   );
+  t.diagnostic(`serving again ${Date.now() - thawed} ms after SIGCONT`);
   assert.deepEqual(await listTunnels(server, server.admin), [id]);
   assert.equal((await tunnel(server, id!))['is_ready'], true);
 });

@@ -54,15 +54,15 @@ async function setup(grace: string) {
   return { app, server, relay, sc, id, get, served };
 }
 
-test('a cut shorter than --tunnel-grace, after the tunnel was up longer than the grace: it survives', async () => {
+test('a cut shorter than --tunnel-grace, after the tunnel was up longer than the grace: it survives', async (t) => {
   const { server, relay, sc, id, get, served } = await setup('6s');
   // The tunnel has been connected for longer than the grace before the cut: the grace counts from the
   // disconnection, not from the connection.
   await waitFor(
     'the tunnel to be connected for longer than the grace',
     async () => {
-      const t = await tunnelState(server, id);
-      return Date.now() / 1000 - Number(t?.['last_connected']) > 7 ? true : undefined;
+      const st = await tunnelState(server, id);
+      return Date.now() / 1000 - Number(st?.['last_connected']) > 7 ? true : undefined;
     },
     30_000,
   );
@@ -76,19 +76,22 @@ test('a cut shorter than --tunnel-grace, after the tunnel was up longer than the
   await sleep(3000); // the cut itself: half the grace
   assert.equal((await tunnelState(server, id))?.['status'], 'running', 'still running within the grace');
   relay.heal();
+  const healed = Date.now();
   await served();
-  const t = await tunnelState(server, id);
-  assert.equal(t?.['status'], 'running');
-  assert.equal(t?.['is_ready'], true);
+  t.diagnostic(`serving again ${Date.now() - healed} ms after the heal`);
+  const st = await tunnelState(server, id);
+  assert.equal(st?.['status'], 'running');
+  assert.equal(st?.['is_ready'], true);
   assert.ok(sc.running, 'sc rode out the cut');
   await waitFor('sc to reconnect both links', () =>
     (sc.logs().match(/active=2\/2/g) ?? []).length >= 2 ? true : undefined,
   );
 });
 
-test('a cut longer than --tunnel-grace ends the tunnel; sc is refused after the heal and exits; a new sc serves', async () => {
+test('a cut longer than --tunnel-grace ends the tunnel; sc is refused after the heal and exits; a new sc serves', async (t) => {
   const { app, server, relay, sc, id } = await setup('2s');
   relay.drop({ refuse: true });
+  const cut = Date.now();
   const ended = await waitFor(
     'the server to end the tunnel after the grace',
     async () => {
@@ -103,9 +106,12 @@ test('a cut longer than --tunnel-grace ends the tunnel; sc is refused after the 
     20_000,
   );
   assert.equal(ended['shutdown_reason'], 'client_disconnected');
+  t.diagnostic(`tunnel ended ${Date.now() - cut} ms after the cut (grace 2 s)`);
   assert.deepEqual(await listTunnelsFull(server, server.admin), [], 'no running tunnel is listed');
   relay.heal();
+  const healed = Date.now();
   const exit = await sc.waitExit(30_000);
+  t.diagnostic(`sc exited ${Date.now() - healed} ms after the heal`);
   // docs/errors.md: sc exits on 410 tunnel_terminated instead of redialling; the server ended the tunnel, so
   // this is a clean stop (exit 0) with the reason logged.
   assert.equal(exit.code, 0, sc.logs());
@@ -116,29 +122,37 @@ test('a cut longer than --tunnel-grace ends the tunnel; sc is refused after the 
   assert.equal(r.status, 200);
 });
 
-test('a stalled network (nothing passes, no reset) is found by the keepalives; healed, sc serves again', async () => {
+test('a stalled network (nothing passes, no reset) is found by the keepalives; healed, sc serves again', async (t) => {
   const { server, relay, sc, id, served } = await setup('1m');
   relay.pause();
+  const cut = Date.now();
   await waitFor('the server to drop the stalled connections', async () =>
     (await tunnelState(server, id))?.['connections'] === 0 ? true : undefined,
   );
+  t.diagnostic(`the server dropped the stalled links ${Date.now() - cut} ms after the stall`);
   await waitFor('sc to notice', () =>
     /lost connection to tunnel server/.test(sc.logs()) ? true : undefined,
   );
   relay.heal();
+  const healed = Date.now();
   await served();
+  t.diagnostic(`serving again ${Date.now() - healed} ms after the heal`);
   assert.equal((await tunnelState(server, id))?.['status'], 'running');
 });
 
-test('a blackholed network (bytes lost) is found by the keepalives; healed, sc serves again', async () => {
+test('a blackholed network (bytes lost) is found by the keepalives; healed, sc serves again', async (t) => {
   const { server, relay, id, served } = await setup('1m');
   relay.blackhole();
+  const cut = Date.now();
   await waitFor('the server to drop the connections', async () =>
     (await tunnelState(server, id))?.['connections'] === 0 ? true : undefined,
   );
+  t.diagnostic(`the server dropped the blackholed links ${Date.now() - cut} ms after the cut`);
   relay.heal();
+  const healed = Date.now();
   await served();
-  const t = await tunnelState(server, id);
-  assert.equal(t?.['status'], 'running');
-  assert.equal(t?.['is_ready'], true);
+  t.diagnostic(`serving again ${Date.now() - healed} ms after the heal`);
+  const st = await tunnelState(server, id);
+  assert.equal(st?.['status'], 'running');
+  assert.equal(st?.['is_ready'], true);
 });
