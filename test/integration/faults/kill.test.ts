@@ -59,11 +59,11 @@ test('SIGKILL of sc mid-transfer: the browser gets a cut body, REST ends the tun
   assert.equal(out.complete, false, 'the cut body is not presented as complete');
   assert.ok(out.bytes < BIG, `received ${out.bytes} of ${BIG}`);
   // At once: not ready, no connection; after the grace: ended, no longer listed as running.
-  const now = await tunnel(server, id!);
+  const now = await tunnel(server, id);
   assert.equal(now['is_ready'], false);
   assert.equal(now['connections'], 0);
   const ended = await waitFor('the tunnel to end', async () => {
-    const t = await tunnel(server, id!);
+    const t = await tunnel(server, id);
     return t['status'] !== 'running' ? t : undefined;
   });
   assert.equal(ended['shutdown_reason'], 'client_disconnected');
