@@ -82,6 +82,11 @@ export class Registry {
     return this.lastDisconnect.get(tunnelId);
   }
 
+  /** Forgets the disconnection times of tunnels not in `running`. */
+  keepDisconnected(running: Set<string>): void {
+    for (const id of this.lastDisconnect.keys()) if (!running.has(id)) this.lastDisconnect.delete(id);
+  }
+
   /** Forgets a tunnel's disconnection time (it was ended). */
   ended(tunnelId: string): void {
     this.lastDisconnect.delete(tunnelId);

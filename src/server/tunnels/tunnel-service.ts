@@ -103,7 +103,10 @@ export class TunnelService {
   async reap(): Promise<void> {
     const { store, registry, graceMs } = this.deps;
     const now = this.now();
-    for (const t of await store.listTunnels({ status: 'running' })) {
+    const running = await store.listTunnels({ status: 'running' });
+    // Tunnels ended another way (deleted, replaced) need no disconnection time any more.
+    registry.keepDisconnected(new Set(running.map((t) => t.id)));
+    for (const t of running) {
       if (registry.get(t.id)) continue;
       // The grace counts from the moment the last connection closed (last_connected is when it connected).
       const gone = registry.disconnectedAt(t.id);
