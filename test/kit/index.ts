@@ -11,3 +11,5 @@ export * from './rest.js';
 export * from './server.js';
 export * from './test-ca.js';
 export * from './websocket.js';
+export * from './faulty-relay.js';
+export * from './streaming.js';

@@ -71,7 +71,8 @@ export class AccountService {
     for (const h of hashes) if (hashesEqual(presented, h.hash) && matched === null) matched = h.id;
     if (!account || account.disabled || matched === null || !isPlausibleAccessKey(key)) return null;
 
-    await this.store.touchAccessKey(matched, Math.floor(this.now() / 1000));
+    // Bookkeeping only (the key's last use): a full or read-only data dir must not lock everyone out.
+    await this.store.touchAccessKey(matched, Math.floor(this.now() / 1000)).catch(() => undefined);
     if (this.ttl > 0) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(cacheKey, { account, keyId: matched, expires: this.now() + this.ttl });

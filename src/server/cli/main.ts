@@ -211,6 +211,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
@@ -219,12 +221,17 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     const e = err as NodeJS.ErrnoException;
+    // A full, read-only or failing disk under --data-dir is the operator's to fix: name it, no stack trace.
+    const storage =
+      typeof e.code === 'string' && (STORAGE_ERRORS.has(e.code) || e.code.startsWith('SQLITE_'));
     const known =
       e.code === 'EADDRINUSE'
         ? `address in use: ${e.message}`
         : e.name === 'SqliteDriverError' // the native store driver is missing: its message says what to do
           ? e.message
-          : undefined;
+          : storage
+            ? `cannot write the data directory: ${e.message} (check free space and permissions of --data-dir)`
+            : undefined;
     process.stderr.write(`sc-server: fatal: ${known ?? e.stack ?? String(err)}\n`);
     process.exit(1);
   },

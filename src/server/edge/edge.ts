@@ -155,7 +155,12 @@ async function handshake(deps: EdgeDeps, req: IncomingMessage, socket: TLSSocket
   registry.addConnection(record, conn);
   conn.startKeepalive(deps.keepalive);
   const now = Math.floor(Date.now() / 1000);
-  await store.markTunnelConnected(record.id, now);
+  // Bookkeeping (last_connected): a full or read-only data dir must not stop a tunnel from reconnecting.
+  await store
+    .markTunnelConnected(record.id, now)
+    .catch((err: unknown) =>
+      log.warn('cannot record the connection time', { tunnel: record.id, error: err }),
+    );
   // Routable before the client hears "ready": a request sent the moment it logs "you may start your tests" must
   // find this connection usable.
   conn.usable = true;

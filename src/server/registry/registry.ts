@@ -37,12 +37,15 @@ export class Registry {
   private readonly tunnels = new Map<string, LiveTunnel>();
   private readonly byName = new Map<string, Set<string>>();
   private waiters: Waiter[] = [];
+  /** When each tunnel lost its last connection (ms), for the grace period; cleared when it connects again. */
+  private readonly lastDisconnect = new Map<string, number>();
 
   constructor(private readonly queueTimeoutMs = 10_000) {}
 
   /** Adds a connection for a tunnel; the first one makes the tunnel live. */
   addConnection(record: TunnelRecord, conn: TunnelConnection): void {
     let live = this.tunnels.get(record.id);
+    this.lastDisconnect.delete(record.id);
     if (!live) {
       live = { record, conns: new Set() };
       this.tunnels.set(record.id, live);
@@ -67,10 +70,26 @@ export class Registry {
     const live = this.tunnels.get(tunnelId);
     if (!live) return;
     this.tunnels.delete(tunnelId);
+    this.lastDisconnect.set(tunnelId, Date.now());
     const k = nameKey(live.record.ownerId, live.record.name);
     const ids = this.byName.get(k);
     ids?.delete(tunnelId);
     if (ids && ids.size === 0) this.byName.delete(k);
+  }
+
+  /** When the tunnel's last connection closed (ms since the epoch), if it has none now. */
+  disconnectedAt(tunnelId: string): number | undefined {
+    return this.lastDisconnect.get(tunnelId);
+  }
+
+  /** Forgets the disconnection times of tunnels not in `running`. */
+  keepDisconnected(running: Set<string>): void {
+    for (const id of this.lastDisconnect.keys()) if (!running.has(id)) this.lastDisconnect.delete(id);
+  }
+
+  /** Forgets a tunnel's disconnection time (it was ended). */
+  ended(tunnelId: string): void {
+    this.lastDisconnect.delete(tunnelId);
   }
 
   get(tunnelId: string): LiveTunnel | undefined {

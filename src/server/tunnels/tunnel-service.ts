@@ -103,10 +103,21 @@ export class TunnelService {
   async reap(): Promise<void> {
     const { store, registry, graceMs } = this.deps;
     const now = this.now();
-    for (const t of await store.listTunnels({ status: 'running' })) {
+    const running = await store.listTunnels({ status: 'running' });
+    // Tunnels ended another way (deleted, replaced) need no disconnection time any more.
+    registry.keepDisconnected(new Set(running.map((t) => t.id)));
+    for (const t of running) {
       if (registry.get(t.id)) continue;
-      const since = Math.max(t.lastConnected ?? t.creationTime, t.creationTime, this.startedAt);
+      // The grace counts from the moment the last connection closed (last_connected is when it connected).
+      const gone = registry.disconnectedAt(t.id);
+      const since = Math.max(
+        t.lastConnected ?? t.creationTime,
+        t.creationTime,
+        this.startedAt,
+        gone === undefined ? 0 : Math.floor(gone / 1000),
+      );
       if ((now - since) * 1000 >= graceMs) {
+        registry.ended(t.id);
         this.deps.log.info('tunnel expired: client not connected', {
           id: t.id,
           name: t.name,
