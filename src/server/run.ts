@@ -20,6 +20,7 @@ import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
 import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
+import { normalizeIp } from './proxy/client-address.js';
 import { createServerMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
 import { createRouter, sendJson } from './rest/router.js';
@@ -43,6 +44,18 @@ export interface ServerConfig {
   maxHeaderSize: number;
   /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
   proxySplice?: boolean;
+  /** Time a proxy entry connection has to send a complete request head (default 5 s). */
+  proxyHeaderTimeoutMs?: number;
+  /** CONNECT, upgraded and spliced connections with no traffic this long are closed (default 5 min). */
+  proxyIdleTimeoutMs?: number;
+  /** Open proxy entry connections per source address; 0 = no limit (default 512). */
+  maxConnectionsPerSource?: number;
+  /** Load balancers whose X-Forwarded-For names the client (docs/security.md). */
+  trustedProxies?: string[];
+  /** Running tunnels per account and per org; 0 = no limit. */
+  quotas?: { perUser: number; perOrg: number };
+  /** Stopped tunnels are deleted this long after they stopped (default 30 days). */
+  historyRetentionMs?: number;
   /** Where Prometheus /metrics is served on its own (plain HTTP); none when absent. */
   metrics?: ListenAddress | null;
   /** Also serve /metrics, unauthenticated, on the REST listener. */
@@ -203,11 +216,14 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log: log.child('tunnels'),
     hashToken: hash,
     graceMs: cfg.tunnelGraceMs,
+    quotas: cfg.quotas,
+    retentionMs: cfg.historyRetentionMs ?? 30 * 24 * 3600_000,
   });
   let edgeAddress = '';
 
   // One gate for every credential check (REST and proxy entry): failures are rate-limited per source and account.
   const limiter = new AuthLimiter();
+  const trustedProxies: ReadonlySet<string> = new Set((cfg.trustedProxies ?? []).map(normalizeIp));
   const authenticate = async (
     u: string,
     k: string,
@@ -220,7 +236,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     else limiter.recordFailure(ip, u);
     return account;
   };
-  const router = createRouter(authenticate);
+  const router = createRouter(authenticate, trustedProxies);
   registerTunnelRoutes(router, {
     store,
     registry,
@@ -264,6 +280,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log: log.child('proxy'),
     maxHeaderSize: cfg.maxHeaderSize,
     splice: cfg.proxySplice ?? true,
+    headerTimeoutMs: cfg.proxyHeaderTimeoutMs,
+    idleTimeoutMs: cfg.proxyIdleTimeoutMs,
+    maxConnectionsPerSource: cfg.maxConnectionsPerSource,
+    trustedProxies,
     metrics,
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
   });

@@ -351,6 +351,15 @@ export class KyselyStore implements Store {
     return (await q.execute()).map(tunnelRecord);
   }
 
+  async pruneTunnels(stoppedBefore: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('tunnels')
+      .where('status', '=', 'terminated')
+      .where('shutdown_time', '<', stoppedBefore)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async markTunnelConnected(id: string, at: number): Promise<void> {
     await this.db.updateTable('tunnels').set({ last_connected: at }).where('id', '=', id).execute();
   }

@@ -108,6 +108,8 @@ export interface Store {
     status?: TunnelStatus;
     limit?: number;
   }): Promise<TunnelRecord[]>;
+  /** Deletes terminated tunnels that stopped before `stoppedBefore` (unix seconds); returns how many. */
+  pruneTunnels(stoppedBefore: number): Promise<number>;
   markTunnelConnected(id: string, at: number): Promise<void>;
   /** Ends a running tunnel; a tunnel already terminated keeps its first shutdown reason. */
   terminateTunnel(id: string, reason: string, userShutdown: boolean, at: number): Promise<void>;
