@@ -105,8 +105,8 @@ export class TunnelService {
       throw new QuotaError(
         'max-tunnels-per-user',
         perUser,
-        `tunnel quota reached: ${owner.username} already has ${mine} running tunnel(s), the most ` +
-          `max-tunnels-per-user allows (${perUser}); stop one first`,
+        `tunnel quota reached: ${owner.username} already has ${mine} running tunnel(s), the limit of ` +
+          `max-tunnels-per-user (${perUser}); stop one first`,
       );
     }
     if (perOrg > 0) {
@@ -121,8 +121,8 @@ export class TunnelService {
         throw new QuotaError(
           'max-tunnels-per-org',
           perOrg,
-          `tunnel quota reached: the org already has ${inOrg} running tunnel(s), the most ` +
-            `max-tunnels-per-org allows (${perOrg}); stop one first`,
+          `tunnel quota reached: the org already has ${inOrg} running tunnel(s), the limit of ` +
+            `max-tunnels-per-org (${perOrg}); stop one first`,
         );
       }
     }
