@@ -26,7 +26,7 @@ import { Registry } from './registry/registry.js';
 import { createRouter, sendJson } from './rest/router.js';
 import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { openSqliteStore, secureDataDir } from './store/sqlite-store.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
 
 export interface ServerConfig {
@@ -201,6 +201,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   });
   const store = await openSqliteStore(dataDir);
   const secret = await loadOrCreateSecret(dataDir);
+  await secureDataDir(dataDir);
   const hash = (s: string): string => hashAccessKey(secret, s);
   const accounts = new AccountService(store, secret);
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);

@@ -192,6 +192,9 @@ async function start(argv: string[]): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Files this process creates (store, WAL, keys, CA) are private to its user from the start; and no core dump
+  // could carry keys out of memory: see docs/security.md for how the unit/container turns them off (RLIMIT_CORE).
+  process.umask(0o077);
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'start':
