@@ -21,6 +21,7 @@ import { parseListenAddress } from '../address.js';
 import type { ServerConfig } from '../run.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
 import { loadTlsPair, TlsPairError, type LoadedPair } from './tls-pair.js';
+import { maskedArgv } from '../../options/redact.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -218,6 +219,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Keep --admin-access-key out of `ps` (docs/security.md).
+process.title = ['sc-server', ...maskedArgv(process.argv.slice(2), SERVER_FLAGS)].join(' ');
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
