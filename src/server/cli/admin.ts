@@ -5,6 +5,7 @@
  * here for up to 5 seconds (its authentication cache); the admin REST API revokes at once.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
@@ -26,6 +27,8 @@ import {
 } from '../accounts/admin-operations.js';
 import { loadOrCreateSecret } from '../accounts/server-secret.js';
 import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
+import { recordAudit } from '../rest/admin-routes.js';
+import { createLogger } from '../../observability/log.js';
 
 const USAGE = `sc-server admin: manage users, access keys, orgs and teams in a Sluice data directory
 
@@ -44,6 +47,7 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
   orgs list | orgs create NAME
   teams list [--org ORG] | teams create NAME [--org ORG]
   teams add-member TEAM USERNAME | teams remove-member TEAM USERNAME
+  audit [--limit N]                               admin actions, newest first (REST and these commands)
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
 --data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
@@ -63,6 +67,7 @@ const ADMIN_FLAGS: readonly FlagDef[] = [
   { name: 'team', type: 'list', default: [], group: 'Server', description: 'Team (repeatable).' },
   { name: 'label', type: 'string', default: '', group: 'Server', description: 'Label of a new key.' },
   { name: 'no-key', type: 'bool', default: false, group: 'Server', description: 'Create no access key.' },
+  { name: 'limit', type: 'int', default: 50, min: 1, max: 10_000, group: 'Server', description: 'Entries.' },
   { name: 'help', short: 'h', type: 'bool', default: false, group: 'Server', description: 'Usage.' },
 ];
 
@@ -83,6 +88,7 @@ interface AdminFlags {
   team?: string[];
   label?: string;
   'no-key'?: boolean;
+  limit?: number;
   help?: boolean;
 }
 
@@ -135,13 +141,39 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     return 2;
   }
   const store = await openSqliteStore(dir);
+  let auditError = (_result: string): Promise<void> => Promise.resolve();
   try {
     const ops = new AdminOperations(new AccountService(store, await loadOrCreateSecret(dir)));
     const show = (value: unknown, text: () => string): void =>
       out(v.json ? JSON.stringify(value, null, 2) : text());
     const shownOnce = (key: string): string => `access key (shown once, store it now): ${key}`;
     const cmd = `${group} ${action ?? ''}`.trim();
+    // Every command that changes something goes to the audit log, as the admin REST API's do.
+    const audited = !/^(\w+ (list|show)|audit.*)$/.test(cmd);
+    const audit = (result: string): Promise<void> =>
+      audited
+        ? recordAudit(store, createLogger({ level: 'error' }), {
+            actor: `local:${userInfo().username}`,
+            action: `admin ${cmd}`,
+            target: args.join(' '),
+            result,
+          })
+        : Promise.resolve();
+    auditError = audit;
     switch (cmd) {
+      case 'audit': {
+        if (args.length) throw new Usage('expected no arguments (use --limit N)');
+        const entries = await store.listAudit({ limit: v.limit ?? 50 });
+        show(entries, () =>
+          entries
+            .map(
+              (e) =>
+                `${new Date(e.at * 1000).toISOString()}\t${e.actor}\t${e.action}\t${e.target}\t${e.result}`,
+            )
+            .join('\n'),
+        );
+        break;
+      }
       case 'users list': {
         need(args, 0, 'no arguments');
         const users = await ops.listUsers('local');
@@ -247,8 +279,10 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
       default:
         throw new Usage(`unknown command "${cmd}"; try "sc-server admin help"`);
     }
+    await audit('ok');
     return 0;
   } catch (err) {
+    if (err instanceof AdminError) await auditError(`error:${err.code}`);
     if (err instanceof Usage) {
       process.stderr.write(`sc-server admin: ${group} ${action ?? ''}: ${err.message}\n`);
       return 2;

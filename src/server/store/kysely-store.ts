@@ -8,6 +8,7 @@ import { DEFAULT_ORG_ID } from './migrations.js';
 import type { AccessKeysTable, AccountsTable, Database, TunnelsTable } from './schema.js';
 import {
   type AccessKeyInfo,
+  type AuditEntry,
   type Account,
   type NewTunnel,
   type Org,
@@ -349,6 +350,20 @@ export class KyselyStore implements Store {
     q = q.orderBy('seq', 'desc');
     if (filter.limit !== undefined) q = q.limit(filter.limit);
     return (await q.execute()).map(tunnelRecord);
+  }
+
+  async addAudit(e: Omit<AuditEntry, 'seq'>): Promise<void> {
+    await this.db.insertInto('audit_log').values(e).execute();
+  }
+
+  async listAudit(filter: { limit?: number } = {}): Promise<AuditEntry[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
   }
 
   async pruneTunnels(stoppedBefore: number): Promise<number> {

@@ -69,6 +69,15 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  result: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   teams: TeamsTable;
@@ -77,4 +86,5 @@ export interface Database {
   access_keys: AccessKeysTable;
   tunnels: TunnelsTable;
   settings: SettingsTable;
+  audit_log: AuditLogTable;
 }

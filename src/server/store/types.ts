@@ -68,6 +68,16 @@ export type NewTunnel = Omit<
   'status' | 'lastConnected' | 'shutdownTime' | 'shutdownReason' | 'userShutdown'
 >;
 
+/** One admin action: who did what to what, when, and how it ended ('ok' or 'error:<code>'). */
+export interface AuditEntry {
+  seq: number;
+  at: number; // unix seconds
+  actor: string;
+  action: string;
+  target: string;
+  result: string;
+}
+
 export interface Store {
   // accounts
   createAccount(a: { username: string; role: Role; orgId?: string; teamIds?: string[] }): Promise<Account>;
@@ -113,6 +123,10 @@ export interface Store {
   markTunnelConnected(id: string, at: number): Promise<void>;
   /** Ends a running tunnel; a tunnel already terminated keeps its first shutdown reason. */
   terminateTunnel(id: string, reason: string, userShutdown: boolean, at: number): Promise<void>;
+  // audit log of admin actions (append-only)
+  addAudit(e: Omit<AuditEntry, 'seq'>): Promise<void>;
+  /** Newest first. */
+  listAudit(filter?: { limit?: number }): Promise<AuditEntry[]>;
   // server settings (secret key for keyed hashes, CA paths...)
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
