@@ -12,7 +12,7 @@ import type { Logger } from '../observability/log.js';
 import { AccountService } from './accounts/account-service.js';
 import { hashAccessKey } from './accounts/access-keys.js';
 import { AuthLimiter } from './accounts/auth-limiter.js';
-import { loadOrCreateSecret } from './accounts/server-secret.js';
+import { loadOrCreateSecret, loadPreviousSecrets } from './accounts/server-secret.js';
 import type { Account } from './store/types.js';
 import type { MemberSharing } from './accounts/permissions.js';
 import { formatAddress, type ListenAddress } from './address.js';
@@ -201,9 +201,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   });
   const store = await openSqliteStore(dataDir);
   const secret = await loadOrCreateSecret(dataDir);
+  const previousSecrets = await loadPreviousSecrets(dataDir);
   await secureDataDir(dataDir);
   const hash = (s: string): string => hashAccessKey(secret, s);
-  const accounts = new AccountService(store, secret);
+  const accounts = new AccountService(store, secret, { previousSecrets });
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
   if (admin.created) log.info('created admin account', { username: admin.username });
 
@@ -273,6 +274,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     registry,
     log: log.child('edge'),
     hashToken: hash,
+    previousTokenHashes: (t) => previousSecrets.map((s) => hashAccessKey(s, t)),
     keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
     tls: cert,
   });

@@ -25,8 +25,9 @@ import {
   type TeamView,
   type UserView,
 } from '../accounts/admin-operations.js';
-import { loadOrCreateSecret } from '../accounts/server-secret.js';
+import { loadOrCreateSecret, loadPreviousSecrets, rotateSecret } from '../accounts/server-secret.js';
 import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
+import { rotateCa } from '../pki/ca.js';
 import { recordAudit } from '../rest/admin-routes.js';
 import { createLogger } from '../../observability/log.js';
 
@@ -47,6 +48,8 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
   orgs list | orgs create NAME
   teams list [--org ORG] | teams create NAME [--org ORG]
   teams add-member TEAM USERNAME | teams remove-member TEAM USERNAME
+  rotate-ca [--finish]                            new CA in two steps: ca.pem bundles both; --finish switches (restart)
+  rotate-secret                                   new server secret; existing keys keep working (restart after)
   audit [--limit N]                               admin actions, newest first (REST and these commands)
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
@@ -67,6 +70,7 @@ const ADMIN_FLAGS: readonly FlagDef[] = [
   { name: 'team', type: 'list', default: [], group: 'Server', description: 'Team (repeatable).' },
   { name: 'label', type: 'string', default: '', group: 'Server', description: 'Label of a new key.' },
   { name: 'no-key', type: 'bool', default: false, group: 'Server', description: 'Create no access key.' },
+  { name: 'finish', type: 'bool', default: false, group: 'Server', description: 'Finish a CA rotation.' },
   { name: 'limit', type: 'int', default: 50, min: 1, max: 10_000, group: 'Server', description: 'Entries.' },
   { name: 'help', short: 'h', type: 'bool', default: false, group: 'Server', description: 'Usage.' },
 ];
@@ -89,6 +93,7 @@ interface AdminFlags {
   label?: string;
   'no-key'?: boolean;
   limit?: number;
+  finish?: boolean;
   help?: boolean;
 }
 
@@ -143,7 +148,11 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
   const store = await openSqliteStore(dir);
   let auditError = (_result: string): Promise<void> => Promise.resolve();
   try {
-    const ops = new AdminOperations(new AccountService(store, await loadOrCreateSecret(dir)));
+    const ops = new AdminOperations(
+      new AccountService(store, await loadOrCreateSecret(dir), {
+        previousSecrets: await loadPreviousSecrets(dir),
+      }),
+    );
     const show = (value: unknown, text: () => string): void =>
       out(v.json ? JSON.stringify(value, null, 2) : text());
     const shownOnce = (key: string): string => `access key (shown once, store it now): ${key}`;
@@ -161,6 +170,28 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
         : Promise.resolve();
     auditError = audit;
     switch (cmd) {
+      case 'rotate-ca': {
+        need(args, 0, 'no arguments');
+        const fingerprint = await rotateCa(dir, v.finish ? 'finish' : 'start').catch((err: Error) => {
+          throw new AdminError('conflict', 'rotation_state', err.message);
+        });
+        out(
+          v.finish
+            ? `certificate authority ${fingerprint} is now the current one; restart sc-server to use it`
+            : `new certificate authority ${fingerprint}: ${join(dir, 'ca.pem')} now holds the current and the ` +
+                'new CA; give it to every client (--cacert-file), then run "rotate-ca --finish" and restart',
+        );
+        break;
+      }
+      case 'rotate-secret': {
+        need(args, 0, 'no arguments');
+        await rotateSecret(dir);
+        out(
+          'server secret rotated; restart sc-server to use it. Existing access keys and tunnel tokens keep ' +
+            'working (verified under the previous secret, keys rehashed on next use).',
+        );
+        break;
+      }
       case 'audit': {
         if (args.length) throw new Usage('expected no arguments (use --limit N)');
         const entries = await store.listAudit({ limit: v.limit ?? 50 });

@@ -275,6 +275,10 @@ export class KyselyStore implements Store {
     return rows.map((r) => ({ id: r.id, hash: r.key_hash }));
   }
 
+  async setAccessKeyHash(keyId: string, keyHash: string): Promise<void> {
+    await this.db.updateTable('access_keys').set({ key_hash: keyHash }).where('id', '=', keyId).execute();
+  }
+
   async touchAccessKey(keyId: string, at: number): Promise<void> {
     await this.db.updateTable('access_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();
   }

@@ -102,6 +102,8 @@ export interface Store {
   addAccessKey(accountId: string, keyHash: string, label: string): Promise<AccessKeyInfo>;
   /** Active (not revoked) key hashes of an account, for constant-time comparison by the caller. */
   activeKeyHashes(accountId: string): Promise<{ id: string; hash: string }[]>;
+  /** Replaces a key's stored hash (rehash under a new server secret, on the key's first use after rotation). */
+  setAccessKeyHash(keyId: string, keyHash: string): Promise<void>;
   touchAccessKey(keyId: string, at: number): Promise<void>;
   /** All keys of an account, revoked ones included, without hashes. */
   listAccessKeys(accountId: string): Promise<AccessKeyInfo[]>;
