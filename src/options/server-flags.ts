@@ -188,7 +188,7 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     valueName: 'n',
     group: 'Tunnels',
     description:
-      'Running tunnels one account may have; a create past it answers 429 quota_exceeded. 0 = no limit.',
+      'Running tunnels one account may have; a create past it answers 403 quota_exceeded (sc exits 5). 0 = no limit.',
   },
   {
     name: 'max-tunnels-per-org',

@@ -127,7 +127,7 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
     try {
       created = await tunnels.create(owner, input);
     } catch (err) {
-      if (err instanceof QuotaError) throw new RestError(429, 'quota_exceeded', err.message);
+      if (err instanceof QuotaError) throw new RestError(403, 'quota_exceeded', err.message);
       throw err;
     }
     const { record, token, replaced } = created;

@@ -1,5 +1,5 @@
 /**
- * Tunnel quotas (--max-tunnels-per-user, --max-tunnels-per-org: REST create answers 429 quota_exceeded naming
+ * Tunnel quotas (--max-tunnels-per-user, --max-tunnels-per-org: REST create answers 403 quota_exceeded naming
  * the quota) and tunnel history retention (--tunnel-history-retention: stopped tunnels are pruned).
  */
 import assert from 'node:assert/strict';
@@ -31,14 +31,14 @@ const create = (server: TestServer, who: RestCredentials, name: string, pool = f
     tunnel_pool: pool,
   });
 
-test('tunnel quotas per user and per org: a create past either answers 429 quota_exceeded naming it', async () => {
+test('tunnel quotas per user and per org: a create past either answers 403 quota_exceeded naming it', async () => {
   const server = await startServer({ args: ['--max-tunnels-per-user', '2', '--max-tunnels-per-org', '3'] });
   const a = await user(server, 'alice');
   const b = await user(server, 'bob');
   assert.equal((await create(server, a, 'one')).status, 200);
   assert.equal((await create(server, a, 'two')).status, 200);
   const third = await create(server, a, 'three');
-  assert.equal(third.status, 429, third.text);
+  assert.equal(third.status, 403, third.text);
   assert.equal(third.json.code, 'quota_exceeded');
   assert.match(third.json.error ?? '', /max-tunnels-per-user \(2\)/);
   // Replacing a running tunnel of the same name does not add one: allowed at the quota.
@@ -46,7 +46,7 @@ test('tunnel quotas per user and per org: a create past either answers 429 quota
 
   assert.equal((await create(server, b, 'b1')).status, 200);
   const org = await create(server, b, 'b2');
-  assert.equal(org.status, 429, org.text);
+  assert.equal(org.status, 403, org.text);
   assert.equal(org.json.code, 'quota_exceeded');
   assert.match(org.json.error ?? '', /max-tunnels-per-org \(3\)/);
 
