@@ -5,6 +5,7 @@
  * signals, and the only one that exits. The options of `start` come from the shared registry
  * (src/options/server-flags.ts), parsed by the same parser as `sc run`.
  */
+import { readFileSync } from 'node:fs';
 import { createLogger, type LogSink } from '../../observability/log.js';
 import { LogFile } from '../../observability/log-file.js';
 import {
@@ -120,6 +121,13 @@ async function start(argv: string[]): Promise<number> {
   });
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
   log.info('options', changedOptions(o, parsed.sources, SERVER_FLAGS));
+  const core = coreDumpLimit();
+  if (core !== null && core !== '0') {
+    log.warn('core dumps are enabled: a dump would hold access keys and the server secret', {
+      max_core_file_size: core,
+      fix: 'ulimit -c 0, systemd LimitCORE=0 or docker --ulimit core=0 (docs/security.md)',
+    });
+  }
   if (parsed.sources['admin-access-key'] === 'flag')
     log.warn(
       '--admin-access-key on the command line is visible to other users of this machine: ' +
@@ -190,6 +198,18 @@ async function start(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+/** The soft RLIMIT_CORE from /proc/self/limits ('0' = off, 'unlimited', bytes); null where not readable. */
+function coreDumpLimit(): string | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max core file size'));
+    return line?.slice('Max core file size'.length).trim().split(/\s+/)[0] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
