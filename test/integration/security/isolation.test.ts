@@ -21,7 +21,7 @@ let app: Origin;
 let server: TestServer;
 let a: RestCredentials;
 let b: RestCredentials;
-let c: RestCredentials;
+
 let bTunnelId: string;
 
 async function member(username: string, team: string): Promise<RestCredentials> {
@@ -42,7 +42,7 @@ before(async () => {
   }
   a = await member('alice', 'TA');
   b = await member('bob', 'TB');
-  c = await member('carol', 'TC'); // exists, runs no tunnel
+  await member('carol', 'TC'); // exists, runs no tunnel
   await startClient(server, { tunnelName: 'secret', username: b.username, accessKey: b.accessKey });
   const list = await rest<{ id: string }[]>(server, 'GET', `/bob/tunnels?full=true`, b);
   bTunnelId = list.json[0]!.id;
