@@ -160,13 +160,14 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
   {
     name: 'proxy-max-connections-per-source',
     type: 'int',
-    default: 512,
+    default: 0,
+    defaultText: 'no limit',
     min: 0,
     valueName: 'n',
     group: 'Listeners',
     description:
       'Open proxy entry connections one source address may hold; past it new ones are answered 429 and closed. ' +
-      '0 = no limit. Addresses in --trusted-proxies are not limited.',
+      '0 = no limit (the default: one test grid behind a NAT may hold thousands). --trusted-proxies are exempt.',
   },
   {
     name: 'trusted-proxies',

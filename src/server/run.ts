@@ -48,7 +48,7 @@ export interface ServerConfig {
   proxyHeaderTimeoutMs?: number;
   /** CONNECT, upgraded and spliced connections with no traffic this long are closed (default 5 min). */
   proxyIdleTimeoutMs?: number;
-  /** Open proxy entry connections per source address; 0 = no limit (default 512). */
+  /** Open proxy entry connections per source address; 0 = no limit (the default). */
   maxConnectionsPerSource?: number;
   /** Load balancers whose X-Forwarded-For names the client (docs/security.md). */
   trustedProxies?: string[];

@@ -46,7 +46,7 @@ export interface ProxyEntryDeps {
   headerTimeoutMs?: number;
   /** CONNECT, upgraded and spliced connections idle this long are closed (ms; default 300000). */
   idleTimeoutMs?: number;
-  /** Open connections per source address; 0 = no limit (default 512). */
+  /** Open connections per source address; 0 = no limit (the default). */
   maxConnectionsPerSource?: number;
   /** Load balancers: not limited, and their X-Forwarded-For names the client (client-address.ts). */
   trustedProxies?: ReadonlySet<string>;
@@ -248,7 +248,7 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   const parse = server.listeners('connection')[0] as (socket: Socket) => void;
   server.removeListener('connection', parse);
   const fallback = (socket: Socket): void => parse.call(server, socket);
-  const limit = deps.maxConnectionsPerSource ?? 512;
+  const limit = deps.maxConnectionsPerSource ?? 0;
   const trusted = deps.trustedProxies ?? new Set<string>();
   const perSource = new Map<string, number>();
   // Every accepted socket, so shutdown can close those Node's server no longer tracks (spliced, CONNECT, upgraded).
