@@ -30,6 +30,11 @@ export function hostPort(value: string): string | undefined {
   return undefined;
 }
 
+/** A literal IPv4 or IPv6 address (no port, no name). */
+export function ipAddress(value: string): string | undefined {
+  return isIP(value) ? undefined : `"${value}" is not an IP address`;
+}
+
 /** The name clients use for the server: a host name or IP address (no port). */
 export function publicHost(value: string): string | undefined {
   const host = value.startsWith('[') ? value : value.includes(':') ? `[${value}]` : value;

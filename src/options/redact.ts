@@ -75,3 +75,26 @@ export function secretValues(options: RunOptions | object, flags: readonly FlagD
   }
   return out;
 }
+
+/**
+ * The command line with the values of secret flags replaced by ****, for the process title: `ps` and
+ * /proc/PID/cmdline then show this instead of the access key (docs/security.md; Linux, via libuv, which rewrites
+ * the argv area, so the title can be no longer than the original command line and is cut to fit).
+ */
+export function maskedArgv(argv: readonly string[], flags: readonly FlagDef[]): string[] {
+  const secret = (name: string): boolean =>
+    flags.some(
+      (f) => f.secret && (name === `--${f.name}` || (f.short !== undefined && name === `-${f.short}`)),
+    );
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0 && secret(arg.slice(0, eq))) out.push(`${arg.slice(0, eq)}=****`);
+    else if (secret(arg) && i + 1 < argv.length) {
+      out.push(arg, '****');
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}

@@ -138,6 +138,79 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
       'relayed by sc (docs/decisions/0006-splice.md); false: one stream per request.',
   },
   {
+    name: 'proxy-header-timeout',
+    type: 'duration',
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    group: 'Listeners',
+    description:
+      'A proxy entry connection must send a complete request head this soon after it opens (and after each ' +
+      'keep-alive response); else it is answered 408 (or closed if it sent nothing).',
+  },
+  {
+    name: 'proxy-idle-timeout',
+    type: 'duration',
+    default: 300_000,
+    min: 100,
+    group: 'Listeners',
+    description:
+      'Close a CONNECT, WebSocket or spliced proxy connection after this long with no bytes in either direction.',
+  },
+  {
+    name: 'proxy-max-connections-per-source',
+    type: 'int',
+    default: 0,
+    defaultText: 'no limit',
+    min: 0,
+    valueName: 'n',
+    group: 'Listeners',
+    description:
+      'Open proxy entry connections one source address may hold; past it new ones are answered 429 and closed. ' +
+      '0 = no limit (the default: one test grid behind a NAT may hold thousands). --trusted-proxies are exempt.',
+  },
+  {
+    name: 'trusted-proxies',
+    type: 'list',
+    default: [],
+    valueName: 'ip,...',
+    group: 'Listeners',
+    check: c.ipAddress,
+    description:
+      'Load balancers in front of the proxy entry and REST API: from these addresses the client address is the ' +
+      'last X-Forwarded-For entry, which then counts for failed-authentication limits (docs/security.md).',
+  },
+  {
+    name: 'max-tunnels-per-user',
+    type: 'int',
+    default: 0,
+    defaultText: 'no limit',
+    min: 0,
+    valueName: 'n',
+    group: 'Tunnels',
+    description:
+      'Running tunnels one account may have; a create past it answers 403 quota_exceeded (sc exits 5). 0 = no limit.',
+  },
+  {
+    name: 'max-tunnels-per-org',
+    type: 'int',
+    default: 0,
+    defaultText: 'no limit',
+    min: 0,
+    valueName: 'n',
+    group: 'Tunnels',
+    description: 'Running tunnels all accounts of one org may have together; as --max-tunnels-per-user.',
+  },
+  {
+    name: 'tunnel-history-retention',
+    type: 'duration',
+    default: 30 * 24 * 3600_000,
+    min: 1000,
+    group: 'Tunnels',
+    description:
+      'Stopped tunnels are deleted from the store (and REST history) this long after they stopped.',
+  },
+  {
     name: 'team-member-sharing',
     type: 'string',
     default: 'none',
@@ -294,6 +367,13 @@ export interface ServerOptions {
   queueTimeout: number;
   maxHeaderSize: number;
   proxySplice: 'true' | 'false';
+  proxyHeaderTimeout: number;
+  proxyIdleTimeout: number;
+  proxyMaxConnectionsPerSource: number;
+  trustedProxies: string[];
+  maxTunnelsPerUser: number;
+  maxTunnelsPerOrg: number;
+  tunnelHistoryRetention: number;
   teamMemberSharing: 'none' | 'team';
   webdriverUpstream: string[];
   webdriverProxyPorts: string;

@@ -11,6 +11,8 @@ export const proxyErrors = {
   bad_request: { status: 400, text: 'malformed proxy request' },
   proxy_auth_required: { status: 407, text: 'proxy credentials are missing or wrong' },
   auth_rate_limited: { status: 429, text: 'too many failed authentication attempts' },
+  too_many_connections: { status: 429, text: 'too many open connections from this address' },
+  header_timeout: { status: 408, text: 'the request head did not arrive in time' },
   tunnel_not_found: { status: 403, text: 'no running tunnel with that name is available to this account' },
   tunnel_forbidden: { status: 403, text: 'this account may not use that tunnel' },
   denied: { status: 403, text: 'the tunnel client refused to proxy to this host' },

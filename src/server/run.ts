@@ -12,7 +12,7 @@ import type { Logger } from '../observability/log.js';
 import { AccountService } from './accounts/account-service.js';
 import { hashAccessKey } from './accounts/access-keys.js';
 import { AuthLimiter } from './accounts/auth-limiter.js';
-import { loadOrCreateSecret } from './accounts/server-secret.js';
+import { loadOrCreateSecret, loadPreviousSecrets } from './accounts/server-secret.js';
 import type { Account } from './store/types.js';
 import type { MemberSharing } from './accounts/permissions.js';
 import { formatAddress, type ListenAddress } from './address.js';
@@ -20,12 +20,13 @@ import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
 import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
+import { normalizeIp } from './proxy/client-address.js';
 import { createServerMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
 import { createRouter, sendJson } from './rest/router.js';
 import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { openSqliteStore, secureDataDir } from './store/sqlite-store.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
 
@@ -44,6 +45,18 @@ export interface ServerConfig {
   maxHeaderSize: number;
   /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
   proxySplice?: boolean;
+  /** Time a proxy entry connection has to send a complete request head (default 5 s). */
+  proxyHeaderTimeoutMs?: number;
+  /** CONNECT, upgraded and spliced connections with no traffic this long are closed (default 5 min). */
+  proxyIdleTimeoutMs?: number;
+  /** Open proxy entry connections per source address; 0 = no limit (the default). */
+  maxConnectionsPerSource?: number;
+  /** Load balancers whose X-Forwarded-For names the client (docs/security.md). */
+  trustedProxies?: string[];
+  /** Running tunnels per account and per org; 0 = no limit. */
+  quotas?: { perUser: number; perOrg: number };
+  /** Stopped tunnels are deleted this long after they stopped (default 30 days). */
+  historyRetentionMs?: number;
   /** Where Prometheus /metrics is served on its own (plain HTTP); none when absent. */
   metrics?: ListenAddress | null;
   /** Also serve /metrics, unauthenticated, on the REST listener. */
@@ -193,8 +206,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   });
   const store = await openSqliteStore(dataDir);
   const secret = await loadOrCreateSecret(dataDir);
+  const previousSecrets = await loadPreviousSecrets(dataDir);
+  await secureDataDir(dataDir);
   const hash = (s: string): string => hashAccessKey(secret, s);
-  const accounts = new AccountService(store, secret);
+  const accounts = new AccountService(store, secret, { previousSecrets });
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
   if (admin.created) log.info('created admin account', { username: admin.username });
 
@@ -208,11 +223,14 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log: log.child('tunnels'),
     hashToken: hash,
     graceMs: cfg.tunnelGraceMs,
+    quotas: cfg.quotas,
+    retentionMs: cfg.historyRetentionMs ?? 30 * 24 * 3600_000,
   });
   let edgeAddress = '';
 
   // One gate for every credential check (REST and proxy entry): failures are rate-limited per source and account.
   const limiter = new AuthLimiter();
+  const trustedProxies: ReadonlySet<string> = new Set((cfg.trustedProxies ?? []).map(normalizeIp));
   const authenticate = async (
     u: string,
     k: string,
@@ -225,7 +243,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     else limiter.recordFailure(ip, u);
     return account;
   };
-  const router = createRouter(authenticate);
+  const router = createRouter(authenticate, trustedProxies);
   registerTunnelRoutes(router, {
     store,
     registry,
@@ -262,6 +280,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     registry,
     log: log.child('edge'),
     hashToken: hash,
+    previousTokenHashes: (t) => previousSecrets.map((s) => hashAccessKey(s, t)),
     keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
     tls: cert,
   });
@@ -270,6 +289,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     log: log.child('proxy'),
     maxHeaderSize: cfg.maxHeaderSize,
     splice: cfg.proxySplice ?? true,
+    headerTimeoutMs: cfg.proxyHeaderTimeoutMs,
+    idleTimeoutMs: cfg.proxyIdleTimeoutMs,
+    maxConnectionsPerSource: cfg.maxConnectionsPerSource,
+    trustedProxies,
     metrics,
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
   });

@@ -9,6 +9,8 @@ import { ROOT_HELP, runHelp } from './help.js';
 import { READY_HELP, readyCommand } from './ready-command.js';
 import { runCommand } from './run-command.js';
 import { versionInfo, versionText } from './version-info.js';
+import { RUN_FLAGS } from '../../options/run-flags.js';
+import { maskedArgv } from '../../options/redact.js';
 
 function usageError(message: string): never {
   process.stderr.write(`sc: ${message}\nRun "sc help" for usage.\n`);
@@ -81,6 +83,8 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// Keep secrets given on the command line (--access-key...) out of `ps` (docs/security.md).
+process.title = ['sc', ...maskedArgv(process.argv.slice(2), RUN_FLAGS)].join(' ');
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`sc: internal error: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(ExitCode.INTERNAL);

@@ -20,6 +20,8 @@ export interface AccountServiceOptions {
   cacheTtlMs?: number;
   /** When given, authenticateFrom() refuses sources and usernames with too many recent failures. */
   limiter?: AuthLimiter;
+  /** Secrets before a rotate-secret (newest first): keys hashed under them still verify, and are rehashed. */
+  previousSecrets?: Buffer[];
   now?: () => number;
 }
 
@@ -45,7 +47,10 @@ export class AccountService {
     this.ttl = opts.cacheTtlMs ?? 5000;
     this.now = opts.now ?? Date.now;
     this.limiter = opts.limiter;
+    this.previousSecrets = opts.previousSecrets ?? [];
   }
+
+  private readonly previousSecrets: Buffer[];
 
   hash(key: string): string {
     return hashAccessKey(this.secret, key);
@@ -69,6 +74,18 @@ export class AccountService {
     // Compare against every active key, never stopping early, so timing does not tell which (or how many) matched.
     let matched: string | null = null;
     for (const h of hashes) if (hashesEqual(presented, h.hash) && matched === null) matched = h.id;
+    // Not under the current secret: a key hashed before a rotate-secret verifies under an earlier one, and is
+    // rehashed under the current secret now, so the old secrets are needed less and less.
+    for (const old of matched === null ? this.previousSecrets : []) {
+      const before = hashAccessKey(old, key);
+      for (const h of hashes) if (hashesEqual(before, h.hash) && matched === null) matched = h.id;
+      if (matched !== null) {
+        if (account && !account.disabled && isPlausibleAccessKey(key)) {
+          await this.store.setAccessKeyHash(matched, presented);
+        }
+        break;
+      }
+    }
     if (!account || account.disabled || matched === null || !isPlausibleAccessKey(key)) return null;
 
     // Bookkeeping only (the key's last use): a full or read-only data dir must not lock everyone out.

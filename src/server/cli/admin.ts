@@ -5,6 +5,7 @@
  * here for up to 5 seconds (its authentication cache); the admin REST API revokes at once.
  */
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   ConfigError,
@@ -24,9 +25,12 @@ import {
   type TeamView,
   type UserView,
 } from '../accounts/admin-operations.js';
-import { loadOrCreateSecret } from '../accounts/server-secret.js';
+import { loadOrCreateSecret, loadPreviousSecrets, rotateSecret } from '../accounts/server-secret.js';
 import { BackupError, backupDataDir, restoreDataDir } from '../store/backup.js';
 import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
+import { rotateCa } from '../pki/ca.js';
+import { recordAudit } from '../rest/admin-routes.js';
+import { createLogger } from '../../observability/log.js';
 import { VERSION } from '../../version.js';
 
 const USAGE = `sc-server admin: manage users, access keys, orgs and teams in a Sluice data directory
@@ -50,6 +54,9 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
                                                   while the server runs (SQLite online backup); files 0600
   restore --from DIR [--force]                    restore a backup into --data-dir, which must be new or empty
                                                   (--force replaces it) and not in use by a running server
+  rotate-ca [--finish]                            new CA in two steps: ca.pem bundles both; --finish switches (restart)
+  rotate-secret                                   new server secret; existing keys keep working (restart after)
+  audit [--limit N]                               admin actions, newest first (REST and these commands)
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
 --data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
@@ -72,6 +79,8 @@ const ADMIN_FLAGS: readonly FlagDef[] = [
   { name: 'out', type: 'string', default: '', group: 'Server', description: 'Backup directory to create.' },
   { name: 'from', type: 'string', default: '', group: 'Server', description: 'Backup directory to restore.' },
   { name: 'force', type: 'bool', default: false, group: 'Server', description: 'Restore over a used dir.' },
+  { name: 'finish', type: 'bool', default: false, group: 'Server', description: 'Finish a CA rotation.' },
+  { name: 'limit', type: 'int', default: 50, min: 1, max: 10_000, group: 'Server', description: 'Entries.' },
   { name: 'help', short: 'h', type: 'bool', default: false, group: 'Server', description: 'Usage.' },
 ];
 
@@ -95,6 +104,8 @@ interface AdminFlags {
   out?: string;
   from?: string;
   force?: boolean;
+  limit?: number;
+  finish?: boolean;
   help?: boolean;
 }
 
@@ -148,13 +159,65 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     return 2;
   }
   const store = await openSqliteStore(dir);
+  let auditError = (_result: string): Promise<void> => Promise.resolve();
   try {
-    const ops = new AdminOperations(new AccountService(store, await loadOrCreateSecret(dir)));
+    const ops = new AdminOperations(
+      new AccountService(store, await loadOrCreateSecret(dir), {
+        previousSecrets: await loadPreviousSecrets(dir),
+      }),
+    );
     const show = (value: unknown, text: () => string): void =>
       out(v.json ? JSON.stringify(value, null, 2) : text());
     const shownOnce = (key: string): string => `access key (shown once, store it now): ${key}`;
     const cmd = `${group} ${action ?? ''}`.trim();
+    // Every command that changes something goes to the audit log, as the admin REST API's do.
+    const audited = !/^(\w+ (list|show)|audit.*)$/.test(cmd);
+    const audit = (result: string): Promise<void> =>
+      audited
+        ? recordAudit(store, createLogger({ level: 'error' }), {
+            actor: `local:${userInfo().username}`,
+            action: `admin ${cmd}`,
+            target: args.join(' '),
+            result,
+          })
+        : Promise.resolve();
+    auditError = audit;
     switch (cmd) {
+      case 'rotate-ca': {
+        need(args, 0, 'no arguments');
+        const fingerprint = await rotateCa(dir, v.finish ? 'finish' : 'start').catch((err: Error) => {
+          throw new AdminError('conflict', 'rotation_state', err.message);
+        });
+        out(
+          v.finish
+            ? `certificate authority ${fingerprint} is now the current one; restart sc-server to use it`
+            : `new certificate authority ${fingerprint}: ${join(dir, 'ca.pem')} now holds the current and the ` +
+                'new CA; give it to every client (--cacert-file), then run "rotate-ca --finish" and restart',
+        );
+        break;
+      }
+      case 'rotate-secret': {
+        need(args, 0, 'no arguments');
+        await rotateSecret(dir);
+        out(
+          'server secret rotated; restart sc-server to use it. Existing access keys and tunnel tokens keep ' +
+            'working (verified under the previous secret, keys rehashed on next use).',
+        );
+        break;
+      }
+      case 'audit': {
+        if (args.length) throw new Usage('expected no arguments (use --limit N)');
+        const entries = await store.listAudit({ limit: v.limit ?? 50 });
+        show(entries, () =>
+          entries
+            .map(
+              (e) =>
+                `${new Date(e.at * 1000).toISOString()}\t${e.actor}\t${e.action}\t${e.target}\t${e.result}`,
+            )
+            .join('\n'),
+        );
+        break;
+      }
       case 'users list': {
         need(args, 0, 'no arguments');
         const users = await ops.listUsers('local');
@@ -260,8 +323,10 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
       default:
         throw new Usage(`unknown command "${cmd}"; try "sc-server admin help"`);
     }
+    await audit('ok');
     return 0;
   } catch (err) {
+    if (err instanceof AdminError) await auditError(`error:${err.code}`);
     if (err instanceof Usage) {
       process.stderr.write(`sc-server admin: ${group} ${action ?? ''}: ${err.message}\n`);
       return 2;

@@ -5,6 +5,7 @@
  * signals, and the only one that exits. The options of `start` come from the shared registry
  * (src/options/server-flags.ts), parsed by the same parser as `sc run`.
  */
+import { readFileSync } from 'node:fs';
 import { createLogger, type LogSink } from '../../observability/log.js';
 import { LogFile } from '../../observability/log-file.js';
 import {
@@ -22,6 +23,7 @@ import type { ServerConfig } from '../run.js';
 import { gatewayFromOptions } from '../gateway/flags.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
 import { loadTlsPair, TlsPairError, type LoadedPair } from './tls-pair.js';
+import { maskedArgv } from '../../options/redact.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -69,6 +71,12 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerCo
     queueTimeoutMs: o.queueTimeout,
     maxHeaderSize: o.maxHeaderSize,
     proxySplice: o.proxySplice === 'true',
+    proxyHeaderTimeoutMs: o.proxyHeaderTimeout,
+    proxyIdleTimeoutMs: o.proxyIdleTimeout,
+    maxConnectionsPerSource: o.proxyMaxConnectionsPerSource,
+    trustedProxies: o.trustedProxies,
+    quotas: { perUser: o.maxTunnelsPerUser, perOrg: o.maxTunnelsPerOrg },
+    historyRetentionMs: o.tunnelHistoryRetention,
     memberSharing: o.teamMemberSharing,
     gateway: gatewayFromOptions(o),
     tls,
@@ -115,6 +123,13 @@ async function start(argv: string[]): Promise<number> {
   });
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
   log.info('options', changedOptions(o, parsed.sources, SERVER_FLAGS));
+  const core = coreDumpLimit();
+  if (core !== null && core !== '0') {
+    log.warn('core dumps are enabled: a dump would hold access keys and the server secret', {
+      max_core_file_size: core,
+      fix: 'ulimit -c 0, systemd LimitCORE=0 or docker --ulimit core=0 (docs/security.md)',
+    });
+  }
   if (parsed.sources['admin-access-key'] === 'flag')
     log.warn(
       '--admin-access-key on the command line is visible to other users of this machine: ' +
@@ -187,7 +202,22 @@ async function start(argv: string[]): Promise<number> {
   });
 }
 
+/** The soft RLIMIT_CORE from /proc/self/limits ('0' = off, 'unlimited', bytes); null where not readable. */
+function coreDumpLimit(): string | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max core file size'));
+    return line?.slice('Max core file size'.length).trim().split(/\s+/)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  // Files this process creates (store, WAL, keys, CA) are private to its user from the start; and no core dump
+  // could carry keys out of memory: see docs/security.md for how the unit/container turns them off (RLIMIT_CORE).
+  process.umask(0o077);
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'start':
@@ -213,6 +243,8 @@ async function main(argv: string[]): Promise<number> {
 
 const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
 
+// Keep --admin-access-key out of `ps` (docs/security.md).
+process.title = ['sc-server', ...maskedArgv(process.argv.slice(2), SERVER_FLAGS)].join(' ');
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

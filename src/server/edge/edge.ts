@@ -38,6 +38,8 @@ export interface EdgeDeps {
   registry: Registry;
   log: Logger;
   hashToken: (token: string) => string;
+  /** Hashes of a token under secrets before a rotate-secret: tokens issued before it still connect. */
+  previousTokenHashes?: (token: string) => string[];
   keepalive: KeepaliveConfig;
   tls: { cert: string; key: string };
 }
@@ -118,7 +120,8 @@ async function handshake(deps: EdgeDeps, req: IncomingMessage, socket: TLSSocket
   const creds = parseBearer(req.headers.authorization);
   if (!creds) return reject(socket, 401, 'bad_token', 'missing or malformed tunnel token');
   const record = await store.getTunnel(creds.tunnelId);
-  if (!record || !sameHash(record.tokenHash, deps.hashToken(creds.token))) {
+  const hashes = [deps.hashToken(creds.token), ...(deps.previousTokenHashes?.(creds.token) ?? [])];
+  if (!record || !hashes.some((h) => sameHash(record.tokenHash, h))) {
     log.info('tunnel connection refused: bad token', { remote, tunnel: creds.tunnelId });
     return reject(socket, 401, 'bad_token', 'unknown tunnel or wrong token');
   }

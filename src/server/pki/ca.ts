@@ -4,7 +4,7 @@
  * generated in milliseconds, and the cheapest handshakes.
  */
 import { X509Certificate, webcrypto } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import 'reflect-metadata';
@@ -124,7 +124,9 @@ export async function loadOrCreatePki(
 ): Promise<ServerPki & { created: boolean }> {
   const caPath = join(dir, 'ca.pem');
   let created = false;
-  let ca = await readPair(caPath, join(dir, 'ca-key.pem'));
+  const stored = await readPair(caPath, join(dir, 'ca-key.pem'));
+  // After rotate-ca, ca.pem is a bundle: the current CA first, then the one before (clients trust either).
+  let ca = stored ? { ...stored, certPem: firstPem(stored.certPem) } : null;
   if (!ca) {
     ca = await createCa('Sluice tunnel server CA');
     await writePair(ca, caPath, join(dir, 'ca-key.pem'));
@@ -139,4 +141,47 @@ export async function loadOrCreatePki(
     await writeFile(namesPath, JSON.stringify(names));
   }
   return { ca, caPath, server, fingerprint: fingerprintOf(ca.certPem), created };
+}
+
+function firstPem(text: string): string {
+  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(text);
+  return m ? m[0].replace(/\n?$/, '\n') : text;
+}
+
+const NEXT_CERT = 'ca-next.pem';
+const NEXT_KEY = 'ca-next-key.pem';
+
+/**
+ * `sc-server admin rotate-ca`, in two steps so no client is cut off (a CA with path length 0, as ours are,
+ * cannot cross-sign its successor):
+ *  1. start: a new CA is made and ca.pem becomes a bundle, current CA first, new one second. The server still
+ *     presents its certificate from the current CA; give the bundle to every client (--cacert-file).
+ *  2. finish: the new CA becomes the current one (ca.pem = new, then old) and signs the server certificate from
+ *     the next start. Clients with the bundle trust both.
+ * Returns the new CA's fingerprint.
+ */
+export async function rotateCa(dir: string, step: 'start' | 'finish'): Promise<string> {
+  const caPath = join(dir, 'ca.pem');
+  const stored = await readPair(caPath, join(dir, 'ca-key.pem'));
+  if (!stored) throw new Error(`no CA in ${dir} to rotate (start sc-server once first)`);
+  const current = { ...stored, certPem: firstPem(stored.certPem) };
+  const pending = await readPair(join(dir, NEXT_CERT), join(dir, NEXT_KEY));
+  if (step === 'start') {
+    if (pending) throw new Error('a CA rotation is already under way: run "rotate-ca --finish" first');
+    const next = await createCa(`Sluice tunnel server CA ${new Date().toISOString().slice(0, 19)}`);
+    await writePair(next, join(dir, NEXT_CERT), join(dir, NEXT_KEY));
+    await writeFile(caPath, current.certPem + next.certPem, { mode: 0o600 });
+    return fingerprintOf(next.certPem);
+  }
+  if (!pending) throw new Error('no CA rotation under way: run "rotate-ca" first');
+  await writePair(
+    { certPem: pending.certPem + current.certPem, keyPem: pending.keyPem },
+    caPath,
+    join(dir, 'ca-key.pem'),
+  );
+  await rm(join(dir, NEXT_CERT), { force: true });
+  await rm(join(dir, NEXT_KEY), { force: true });
+  // The server certificate is reissued by the new CA at the next start.
+  await writeFile(join(dir, 'server-names.json'), '');
+  return fingerprintOf(pending.certPem);
 }

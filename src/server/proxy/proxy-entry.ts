@@ -21,6 +21,7 @@ import { isProxyErrorCode, proxyErrors, type ProxyErrorCode } from '../../protoc
 import { forwardConnect, forwardHttp, forwardSplice, forwardUpgrade } from './forward.js';
 import { sniff, type FirstRequest } from './splice.js';
 import { parseProxyAuthorization, type ProxyCredentials } from './proxy-credentials.js';
+import { clientAddress, normalizeIp } from './client-address.js';
 
 export interface RouteTarget {
   ownerId: string;
@@ -46,13 +47,21 @@ export interface ProxyEntryDeps {
    * gateway session's own port (src/server/gateway/session-ports.ts), for browsers that cannot send credentials.
    */
   authorizeByPort?(localPort: number): Promise<RouteTarget | { error: ProxyErrorCode }>;
+  /** A connection must send a complete request head this soon (ms; default 5000). */
+  headerTimeoutMs?: number;
+  /** CONNECT, upgraded and spliced connections idle this long are closed (ms; default 300000). */
+  idleTimeoutMs?: number;
+  /** Open connections per source address; 0 = no limit (the default). */
+  maxConnectionsPerSource?: number;
+  /** Load balancers: not limited, and their X-Forwarded-For names the client (client-address.ts). */
+  trustedProxies?: ReadonlySet<string>;
 }
 
 type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
 
 /** What routing needs of a request: its Proxy-Authorization and where it came from. */
 interface RouteRequest {
-  headers: { 'proxy-authorization'?: string | undefined };
+  headers: { 'proxy-authorization'?: string | undefined; 'x-forwarded-for'?: string | string[] | undefined };
   socket: { remoteAddress?: string | undefined; localPort?: number | undefined };
 }
 
@@ -79,7 +88,12 @@ async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Routed | 
   if (!creds.tunnelName) {
     return { error: 'tunnel_not_found', detail: 'name the tunnel in the proxy user: <user>;tunnel=<name>' };
   }
-  const target = await deps.authorize(creds, req.socket.remoteAddress ?? '');
+  const source = clientAddress(
+    req.socket.remoteAddress,
+    req.headers['x-forwarded-for'],
+    deps.trustedProxies ?? new Set(),
+  );
+  const target = await deps.authorize(creds, source);
   if ('error' in target) {
     const headers: Record<string, string> =
       target.error === 'proxy_auth_required'
@@ -168,14 +182,25 @@ export function closeProxyEntry(server: http.Server): Promise<void> {
 export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   const count = counter(deps);
   const maxHeaderSize = deps.maxHeaderSize ?? 16 * 1024;
+  const headerTimeout = deps.headerTimeoutMs ?? 5_000;
+  const idleTimeout = deps.idleTimeoutMs ?? 300_000;
   const server = http.createServer({
     maxHeaderSize,
     keepAliveTimeout: 60_000,
     requestTimeout: 0,
-    headersTimeout: 30_000,
+    // Later requests on a keep-alive connection: Node answers 408 when their head is late. It checks every
+    // connectionsCheckingInterval, so keep that well under the timeout. The first head is timed below.
+    headersTimeout: headerTimeout,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headerTimeout / 4))),
   });
+  const idle = (socket: Duplex): void => {
+    const s = socket as Socket;
+    if (typeof s.setTimeout !== 'function') return;
+    s.setTimeout(idleTimeout, () => s.destroy());
+  };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    headArrived(req.socket);
     res.once('finish', () => count(req.method ?? 'GET', res.statusCode, answeredErrors.get(res)));
     const url = absoluteTarget(req.url);
     if (!url || url.protocol === 'https:' || url.protocol === 'wss:') {
@@ -194,6 +219,8 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   });
 
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    headArrived(socket);
+    idle(socket);
     socket.on('error', () => undefined);
     countSocket(count, socket, 'CONNECT');
     const authority = req.url ?? '';
@@ -209,6 +236,8 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    headArrived(socket);
+    idle(socket);
     socket.on('error', () => undefined);
     countSocket(count, socket, 'UPGRADE');
     const url = absoluteTarget(req.url);
@@ -230,26 +259,65 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
     writeSocketError(socket, 'bad_request', err.code);
   });
 
-  if (deps.splice !== false) {
-    // Node's own connection handler parses everything we do not splice.
-    const parse = server.listeners('connection')[0] as (socket: Socket) => void;
-    server.removeListener('connection', parse);
-    const fallback = (socket: Socket): void => parse.call(server, socket);
-    server.on('connection', (socket: Socket) =>
-      sniff(socket, maxHeaderSize, fallback, (s, first, bytes) =>
-        splice(deps, count, s, first, bytes, maxHeaderSize, fallback),
-      ),
-    );
-  }
+  // Every new connection: the per-source limit, the first head's timer, then the splice sniffer or Node's parser.
+  const parse = server.listeners('connection')[0] as (socket: Socket) => void;
+  server.removeListener('connection', parse);
+  const fallback = (socket: Socket): void => parse.call(server, socket);
+  const limit = deps.maxConnectionsPerSource ?? 0;
+  const trusted = deps.trustedProxies ?? new Set<string>();
+  const perSource = new Map<string, number>();
   // Every accepted socket, so shutdown can close those Node's server no longer tracks (spliced, CONNECT, upgraded).
-  // Added last: the splice set-up above takes Node's own connection listener as the first one.
   const sockets = new Set<Socket>();
   accepted.set(server, sockets);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const source = normalizeIp(socket.remoteAddress ?? '');
+    if (limit > 0 && !trusted.has(source)) {
+      const open = (perSource.get(source) ?? 0) + 1;
+      if (open > limit) {
+        countSocket(count, socket, 'INVALID');
+        socket.once('finish', () => socket.destroy());
+        writeSocketError(socket, 'too_many_connections');
+        return;
+      }
+      perSource.set(source, open);
+      socket.once('close', () => {
+        const left = (perSource.get(source) ?? 1) - 1;
+        if (left > 0) perSource.set(source, left);
+        else perSource.delete(source);
+      });
+    }
+    // The first request head must be complete within the header timeout, however slowly its bytes trickle in
+    // (slowloris): late ones are answered 408, connections that sent nothing are just closed.
+    const timer = setTimeout(() => {
+      if (firstHead.has(socket) || socket.destroyed) return;
+      if (socket.bytesRead === 0) return void socket.destroy();
+      countSocket(count, socket, 'INVALID');
+      socket.once('finish', () => socket.destroy());
+      writeSocketError(socket, 'header_timeout');
+    }, headerTimeout);
+    timer.unref();
+    firstHeadTimers.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+    if (deps.splice === false) return fallback(socket);
+    sniff(socket, maxHeaderSize, fallback, (s, first, bytes) => {
+      headArrived(s);
+      splice(deps, count, s, first, bytes, maxHeaderSize, fallback, idle);
+    });
   });
   return server;
+}
+
+const firstHead = new WeakSet<object>();
+const firstHeadTimers = new WeakMap<object, NodeJS.Timeout>();
+
+/** The connection's first request head is complete: its header timer stops (Node times later ones). */
+function headArrived(socket: object): void {
+  if (firstHead.has(socket)) return;
+  firstHead.add(socket);
+  clearTimeout(firstHeadTimers.get(socket));
 }
 
 function splice(
@@ -260,6 +328,7 @@ function splice(
   bytes: Buffer,
   maxHeaderSize: number,
   fallback: (socket: Socket) => void,
+  idle: (socket: Socket) => void,
 ): void {
   const authority = `${first.url.hostname}:${first.url.port || '80'}`;
   // A spliced connection counts once, with its first exchange; sc counts every request (sauce_connect_*).
@@ -275,7 +344,7 @@ function splice(
   });
   dispatch(
     deps,
-    { headers: { 'proxy-authorization': first.auth }, socket },
+    { headers: { 'proxy-authorization': first.auth, 'x-forwarded-for': first.forwardedFor }, socket },
     (d) => {
       writeSocketError(socket, d.error, d.detail, d.headers);
       countOnce(proxyErrors[d.error].status, d.error);
@@ -290,6 +359,7 @@ function splice(
         socket.resume();
         return;
       }
+      idle(socket);
       forwardSplice(conn, authority, socket, bytes, maxHeaderSize, countOnce, retry);
     },
   );

@@ -20,6 +20,8 @@ export interface FirstRequest {
   url: URL;
   /** The Proxy-Authorization value, exactly once in the head. */
   auth: string;
+  /** X-Forwarded-For, for the client address behind a trusted load balancer (client-address.ts). */
+  forwardedFor?: string;
 }
 
 /**
@@ -44,7 +46,8 @@ export function parseFirstHead(text: string): FirstRequest | null {
     return null;
   }
   if (url.protocol !== 'http:' || !url.hostname || url.username || url.password) return null;
-  return { method: m[1]!, url, auth: auths[0] };
+  const xff = values(head, 'x-forwarded-for');
+  return { method: m[1]!, url, auth: auths[0], ...(xff.length ? { forwardedFor: xff.join(',') } : {}) };
 }
 
 /** Whether buf[from, to) has an LF not preceded by CR or a CR not followed by LF. */

@@ -2,6 +2,7 @@
  * A small REST router: exact segments and `:param` captures, Basic auth resolved once per request, JSON in and
  * out, and one error shape `{"error": message, "code": stable_code}` for everything that goes wrong.
  */
+import { clientAddress } from '../proxy/client-address.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Account } from '../store/types.js';
 
@@ -100,7 +101,10 @@ export function sendJson(
   res.end(text);
 }
 
-export function createRouter(authenticate: Authenticator): Router & {
+export function createRouter(
+  authenticate: Authenticator,
+  trustedProxies: ReadonlySet<string> = new Set(),
+): Router & {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 } {
   const routes: Route[] = [];
@@ -138,7 +142,11 @@ export function createRouter(authenticate: Authenticator): Router & {
           if (!params) continue;
           allowed = true;
           if (route.method !== req.method) continue;
-          const remoteIp = req.socket.remoteAddress ?? '';
+          const remoteIp = clientAddress(
+            req.socket.remoteAddress,
+            req.headers['x-forwarded-for'],
+            trustedProxies,
+          );
           let account: Account | null = null;
           if (route.auth === 'required') {
             const creds = basicCredentials(req.headers.authorization);

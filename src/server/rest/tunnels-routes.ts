@@ -11,7 +11,7 @@
 import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Account, Store, TunnelRecord } from '../store/types.js';
-import type { CreateTunnelInput, TunnelService } from '../tunnels/tunnel-service.js';
+import { QuotaError, type CreateTunnelInput, type TunnelService } from '../tunnels/tunnel-service.js';
 import {
   canShareTunnel,
   canStartTunnel,
@@ -123,7 +123,14 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
         `--shared all ignored: a ${owner.role} cannot share tunnels on this server; this tunnel serves its owner only`,
       );
     }
-    const { record, token, replaced } = await tunnels.create(owner, input);
+    let created: Awaited<ReturnType<TunnelService['create']>>;
+    try {
+      created = await tunnels.create(owner, input);
+    } catch (err) {
+      if (err instanceof QuotaError) throw new RestError(403, 'quota_exceeded', err.message);
+      throw err;
+    }
+    const { record, token, replaced } = created;
     const info = replaced.length
       ? [`replaced running tunnel(s) with the same name: ${replaced.join(', ')}`]
       : [];

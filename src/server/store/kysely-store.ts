@@ -14,6 +14,7 @@ import type {
 } from './schema.js';
 import {
   type AccessKeyInfo,
+  type AuditEntry,
   type Account,
   type NewTunnel,
   type Org,
@@ -298,6 +299,10 @@ export class KyselyStore implements Store {
     return rows.map((r) => ({ id: r.id, hash: r.key_hash }));
   }
 
+  async setAccessKeyHash(keyId: string, keyHash: string): Promise<void> {
+    await this.db.updateTable('access_keys').set({ key_hash: keyHash }).where('id', '=', keyId).execute();
+  }
+
   async touchAccessKey(keyId: string, at: number): Promise<void> {
     await this.db.updateTable('access_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();
   }
@@ -373,6 +378,29 @@ export class KyselyStore implements Store {
     q = q.orderBy('seq', 'desc');
     if (filter.limit !== undefined) q = q.limit(filter.limit);
     return (await q.execute()).map(tunnelRecord);
+  }
+
+  async addAudit(e: Omit<AuditEntry, 'seq'>): Promise<void> {
+    await this.db.insertInto('audit_log').values(e).execute();
+  }
+
+  async listAudit(filter: { limit?: number } = {}): Promise<AuditEntry[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
+  }
+
+  async pruneTunnels(stoppedBefore: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('tunnels')
+      .where('status', '=', 'terminated')
+      .where('shutdown_time', '<', stoppedBefore)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   async markTunnelConnected(id: string, at: number): Promise<void> {

@@ -119,6 +119,22 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_audit_log': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('seq', postgres(db) ? 'bigserial' : 'integer', (c) =>
+          postgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'varchar(128)', (c) => c.notNull())
+        .addColumn('action', 'varchar(256)', (c) => c.notNull())
+        .addColumn('target', 'varchar(512)', (c) => c.notNull())
+        .addColumn('result', 'varchar(128)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

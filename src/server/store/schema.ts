@@ -85,6 +85,15 @@ export interface WebDriverSessionsTable {
   last_used_at: number;
 }
 
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  result: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   teams: TeamsTable;
@@ -94,4 +103,5 @@ export interface Database {
   tunnels: TunnelsTable;
   settings: SettingsTable;
   webdriver_sessions: WebDriverSessionsTable;
+  audit_log: AuditLogTable;
 }

@@ -2,7 +2,7 @@
  * The embedded store: one SQLite file DIR/sluice.db through better-sqlite3, in WAL mode so `sc-server admin`
  * can read and write while the server runs, with a busy timeout so their writes wait instead of failing.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -65,5 +65,23 @@ export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}
     await db.destroy();
     throw err;
   }
+  await secureDataDir(dir);
   return new KyselyStore(db);
+}
+
+/**
+ * The data directory holds the store (key hashes, tunnel tokens), the CA key and the server secret: it is kept
+ * mode 0700 and every file in it 0600, whatever created them (another process's umask, an operator's cp, a
+ * backup restored). Called on every open, so a restart repairs loosened modes (docs/security.md).
+ */
+export async function secureDataDir(dir: string): Promise<void> {
+  // Best effort where modes cannot change (a read-only mount, files of another user): opening already worked.
+  const tighten = (path: string, mode: number): Promise<void> =>
+    chmod(path, mode).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EROFS' && err.code !== 'EPERM' && err.code !== 'ENOENT') throw err;
+    });
+  await tighten(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) await tighten(join(dir, entry.name), 0o600);
+  }
 }

@@ -89,6 +89,16 @@ export interface WebDriverSession {
   lastUsedAt: number;
 }
 
+/** One admin action: who did what to what, when, and how it ended ('ok' or 'error:<code>'). */
+export interface AuditEntry {
+  seq: number;
+  at: number; // unix seconds
+  actor: string;
+  action: string;
+  target: string;
+  result: string;
+}
+
 export interface Store {
   // accounts
   createAccount(a: { username: string; role: Role; orgId?: string; teamIds?: string[] }): Promise<Account>;
@@ -113,6 +123,8 @@ export interface Store {
   addAccessKey(accountId: string, keyHash: string, label: string): Promise<AccessKeyInfo>;
   /** Active (not revoked) key hashes of an account, for constant-time comparison by the caller. */
   activeKeyHashes(accountId: string): Promise<{ id: string; hash: string }[]>;
+  /** Replaces a key's stored hash (rehash under a new server secret, on the key's first use after rotation). */
+  setAccessKeyHash(keyId: string, keyHash: string): Promise<void>;
   touchAccessKey(keyId: string, at: number): Promise<void>;
   /** All keys of an account, revoked ones included, without hashes. */
   listAccessKeys(accountId: string): Promise<AccessKeyInfo[]>;
@@ -129,6 +141,8 @@ export interface Store {
     status?: TunnelStatus;
     limit?: number;
   }): Promise<TunnelRecord[]>;
+  /** Deletes terminated tunnels that stopped before `stoppedBefore` (unix seconds); returns how many. */
+  pruneTunnels(stoppedBefore: number): Promise<number>;
   markTunnelConnected(id: string, at: number): Promise<void>;
   /** Ends a running tunnel; a tunnel already terminated keeps its first shutdown reason. */
   terminateTunnel(id: string, reason: string, userShutdown: boolean, at: number): Promise<void>;
@@ -154,6 +168,10 @@ export interface Store {
   }): Promise<WebDriverSession[]>;
   /** Proxy ports bound now, by any node. */
   boundProxyPorts(): Promise<number[]>;
+  // audit log of admin actions (append-only)
+  addAudit(e: Omit<AuditEntry, 'seq'>): Promise<void>;
+  /** Newest first. */
+  listAudit(filter?: { limit?: number }): Promise<AuditEntry[]>;
   // server settings (secret key for keyed hashes, CA paths...)
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

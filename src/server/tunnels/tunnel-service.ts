@@ -29,7 +29,23 @@ export interface TunnelServiceDeps {
   hashToken: (token: string) => string;
   /** A running tunnel with no connection for this long is terminated (client_disconnected). */
   graceMs: number;
+  /** Running tunnels per account and per org; 0 = no limit. */
+  quotas?: { perUser: number; perOrg: number };
+  /** Terminated tunnels are deleted this long after they stopped (ms); 0 = kept for ever. */
+  retentionMs?: number;
   now?: () => number;
+}
+
+/** A create that would exceed a tunnel quota; `quota` names the setting. */
+export class QuotaError extends Error {
+  override readonly name = 'QuotaError';
+  constructor(
+    readonly quota: 'max-tunnels-per-user' | 'max-tunnels-per-org',
+    readonly limit: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export class TunnelService {
@@ -59,9 +75,12 @@ export class TunnelService {
     };
     // SC5: a new tunnel replaces running ones of the same owner and name, unless both are pool members.
     const running = await store.listTunnels({ ownerId: owner.id, status: 'running', name: input.name });
+    const replacing = running.filter(
+      (old) => old.name === input.name && !(old.tunnelPool && input.tunnelPool),
+    );
+    await this.checkQuotas(owner, replacing.length);
     const replaced: string[] = [];
-    for (const old of running) {
-      if (old.name !== input.name || (old.tunnelPool && input.tunnelPool)) continue;
+    for (const old of replacing) {
       await this.stop(old, 'replaced', false, `replaced by a newer tunnel named "${input.name}" (${t.id})`);
       replaced.push(old.id);
     }
@@ -74,6 +93,39 @@ export class TunnelService {
       replaced,
     });
     return { record, token, replaced };
+  }
+
+  /** Throws QuotaError when one more running tunnel (after `freed` are replaced) would pass a quota. */
+  private async checkQuotas(owner: Account, freed: number): Promise<void> {
+    const { perUser = 0, perOrg = 0 } = this.deps.quotas ?? {};
+    if (perUser === 0 && perOrg === 0) return;
+    const all = await this.deps.store.listTunnels({ status: 'running' });
+    const mine = all.filter((t) => t.ownerId === owner.id).length - freed;
+    if (perUser > 0 && mine >= perUser) {
+      throw new QuotaError(
+        'max-tunnels-per-user',
+        perUser,
+        `tunnel quota reached: ${owner.username} already has ${mine} running tunnel(s), the limit of ` +
+          `max-tunnels-per-user (${perUser}); stop one first`,
+      );
+    }
+    if (perOrg > 0) {
+      const orgOf = new Map<string, string | undefined>();
+      let inOrg = -freed;
+      for (const t of all) {
+        if (!orgOf.has(t.ownerId))
+          orgOf.set(t.ownerId, (await this.deps.store.getAccountById(t.ownerId))?.orgId);
+        if (orgOf.get(t.ownerId) === owner.orgId) inOrg++;
+      }
+      if (inOrg >= perOrg) {
+        throw new QuotaError(
+          'max-tunnels-per-org',
+          perOrg,
+          `tunnel quota reached: the org already has ${inOrg} running tunnel(s), the limit of ` +
+            `max-tunnels-per-org (${perOrg}); stop one first`,
+        );
+      }
+    }
   }
 
   /** Terminates a tunnel and tells its client why; in-flight streams finish (GOAWAY). */
@@ -126,9 +178,19 @@ export class TunnelService {
         await store.terminateTunnel(t.id, 'client_disconnected', false, now);
       }
     }
+    const retentionMs = this.deps.retentionMs ?? 0;
+    if (retentionMs > 0) {
+      const pruned = await store.pruneTunnels(now - Math.floor(retentionMs / 1000));
+      if (pruned > 0) this.deps.log.info('stopped tunnels pruned from history', { count: pruned });
+    }
   }
 
-  startReaper(everyMs = Math.min(10_000, Math.max(500, this.deps.graceMs / 4))): void {
+  startReaper(
+    everyMs = Math.min(
+      10_000,
+      Math.max(500, Math.min(this.deps.graceMs, this.deps.retentionMs || Infinity) / 4),
+    ),
+  ): void {
     this.reaper = setInterval(() => {
       this.reap().catch((err: unknown) => this.deps.log.error('reaper failed', { error: err }));
     }, everyMs);
