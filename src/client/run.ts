@@ -13,6 +13,8 @@ import type { RunOptions } from '../options/run-options.js';
 import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
 import type { HttpLogEntry } from '../observability/http-log.js';
+import type net from 'node:net';
+import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
@@ -77,6 +79,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
   let supervisor: Supervisor | null = null;
   let rest: RestClient | null = null;
   let egress: Egress | null = null;
+  let debugProxy: net.Server | null = null;
   let alive = true;
   let stopping = false;
   const stopSignal = new AbortController();
@@ -156,6 +159,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       }
     }
     supervisor?.close();
+    debugProxy?.close();
     egress?.close();
     rest?.close();
     control.info('goodbye');
@@ -180,6 +184,16 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       secureContext,
       `sluice-sc/${deps.version}`,
     );
+    // --http-tls-keylog-file: the keys of sc's own TLS (REST calls and tunnel connections; see docs/egress.md).
+    let keylog: ((line: Buffer) => void) | undefined;
+    if (opts.httpTlsKeylogFile) {
+      try {
+        keylog = openKeylog(opts.httpTlsKeylogFile);
+      } catch (err) {
+        throw new ControlError((err as Error).message, ExitCode.CONFIG, false);
+      }
+      rest.agent.on('keylog', keylog);
+    }
     control.info('provisioning tunnel', { region: opts.region, name: opts.tunnelName, server: opts.restUrl });
     const created = await create(rest);
     for (const m of created.messages?.info ?? []) control.info(m);
@@ -208,10 +222,23 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         dialBackoffMs: opts.httpDialBackoff,
         idleConnTimeoutMs: opts.httpIdleConnTimeout,
         responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
+        resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
       },
-      { log: log.child('proxy'), metrics, logHttp: deps.logHttp },
+      {
+        log: log.child('proxy'),
+        metrics,
+        logHttp: deps.logHttp,
+        rules: requestRules(opts.auth, opts.header),
+      },
     );
     const eg = egress;
+    if (opts.debugAddress) {
+      try {
+        debugProxy = await startDebugProxy(opts.debugAddress, eg, log.child('proxy'));
+      } catch (err) {
+        throw new ControlError((err as Error).message, ExitCode.CONFIG, false);
+      }
+    }
     const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
       edgeAddress: created.edge_address,
       tunnelId: created.id,
@@ -223,6 +250,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       keepaliveTimeoutMs: opts.tunnelKeepaliveTimeout,
       handshakeTimeoutMs: Math.max(opts.httpTlsHandshakeTimeout, 1000),
       clientVersion: deps.version,
+      keylog,
     }));
     supervisor = new Supervisor(
       links,

@@ -11,3 +11,4 @@ export * from './rest.js';
 export * from './server.js';
 export * from './test-ca.js';
 export * from './websocket.js';
+export * from './dns.js';
