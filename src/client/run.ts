@@ -194,6 +194,32 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       }
       rest.agent.on('keylog', keylog);
     }
+    // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
+    // anything is created on the server.
+    egress = new Egress(
+      {
+        proxyLocalhost: opts.proxyLocalhost,
+        dialTimeoutMs: opts.httpDialTimeout,
+        dialAttempts: opts.httpDialAttempts,
+        dialBackoffMs: opts.httpDialBackoff,
+        idleConnTimeoutMs: opts.httpIdleConnTimeout,
+        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
+        resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
+      },
+      {
+        log: log.child('proxy'),
+        metrics,
+        logHttp: deps.logHttp,
+        rules: requestRules(opts.auth, opts.header),
+      },
+    );
+    if (opts.debugAddress) {
+      try {
+        debugProxy = await startDebugProxy(opts.debugAddress, egress, log.child('proxy'));
+      } catch (err) {
+        throw new ControlError((err as Error).message, ExitCode.CONFIG, false);
+      }
+    }
     control.info('provisioning tunnel', { region: opts.region, name: opts.tunnelName, server: opts.restUrl });
     const created = await create(rest);
     for (const m of created.messages?.info ?? []) control.info(m);
@@ -214,31 +240,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       await rest.deleteTunnel(created.id, 'shutdown').catch(() => undefined);
       return;
     }
-    egress = new Egress(
-      {
-        proxyLocalhost: opts.proxyLocalhost,
-        dialTimeoutMs: opts.httpDialTimeout,
-        dialAttempts: opts.httpDialAttempts,
-        dialBackoffMs: opts.httpDialBackoff,
-        idleConnTimeoutMs: opts.httpIdleConnTimeout,
-        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
-        resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
-      },
-      {
-        log: log.child('proxy'),
-        metrics,
-        logHttp: deps.logHttp,
-        rules: requestRules(opts.auth, opts.header),
-      },
-    );
     const eg = egress;
-    if (opts.debugAddress) {
-      try {
-        debugProxy = await startDebugProxy(opts.debugAddress, eg, log.child('proxy'));
-      } catch (err) {
-        throw new ControlError((err as Error).message, ExitCode.CONFIG, false);
-      }
-    }
     const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
       edgeAddress: created.edge_address,
       tunnelId: created.id,
@@ -278,6 +280,8 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     if (!(err instanceof ControlError)) control.debug('stack', { stack: (err as Error).stack });
     stopping = true;
     supervisor?.destroy();
+    debugProxy?.close();
+    egress?.close();
     rest?.close();
     finish(code);
   });

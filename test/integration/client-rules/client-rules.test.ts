@@ -54,9 +54,7 @@ let dns: TestDns;
 let site: { port: number; seen: http.IncomingHttpHeaders[] };
 let keylogDir: string;
 
-async function setup(
-  splice: boolean,
-): Promise<{
+async function setup(splice: boolean): Promise<{
   client: TestClient;
   get: (url: string, h?: Record<string, string>) => ReturnType<typeof proxyGet>;
 }> {
