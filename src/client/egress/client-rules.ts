@@ -43,6 +43,7 @@ export function openKeylog(path: string): (line: Buffer) => void {
   } catch (err) {
     throw new Error(
       `--http-tls-keylog-file: cannot open "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
     );
   }
   return (line) => {

@@ -45,7 +45,7 @@ export function dnsResolver(cfg: DnsConfig): Resolve {
 
   const query = async (r: Resolver, host: string): Promise<LookupAddress[]> => {
     const out: LookupAddress[] = [];
-    let err: unknown;
+    let err: Error | undefined;
     for (const family of [4, 6] as const) {
       try {
         const list = family === 4 ? await r.resolve4(host) : await r.resolve6(host);
@@ -54,7 +54,7 @@ export function dnsResolver(cfg: DnsConfig): Resolve {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENODATA') continue; // the name exists, but not for this family
-        err = e;
+        err = e as Error;
         if (code === 'ENOTFOUND') break; // no such name: no other family either
         throw e;
       }

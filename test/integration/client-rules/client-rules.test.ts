@@ -135,7 +135,7 @@ test('--debug-address: curl through sc with the same rules; --http-tls-keylog-fi
   const curl = (args: string[]): Promise<string> =>
     new Promise((resolve, reject) =>
       execFile('curl', ['-sS', '--max-time', '10', ...args], (err, out) =>
-        err ? reject(err) : resolve(out),
+        err ? reject(new Error(err.message)) : resolve(out),
       ),
     );
   const out = await curl([
