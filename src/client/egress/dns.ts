@@ -18,7 +18,7 @@ export interface DnsConfig {
   /** `ip` or `ip:port` / `[v6]:port` entries as given to --dns-server. */
   servers: readonly string[];
   roundRobin: boolean;
-  /** --dns-timeout: one query's timeout. */
+  /** --dns-timeout: one query's timeout (0: the resolver library's default). */
   timeoutMs: number;
 }
 
@@ -26,7 +26,7 @@ export interface DnsConfig {
 export type Resolve = (host: string) => Promise<LookupAddress[]>;
 
 /** Answers meaning "this server could not answer": ask the next one. */
-const TRY_NEXT = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'EBADRESP']);
+const TRY_NEXT = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ESERVFAIL', 'EREFUSED', 'EBADRESP']);
 
 /** `ip[:port]` to the form Resolver.setServers takes (`ip`, `ip:port`, `[v6]:port`). */
 function serverEntry(s: string): string {
@@ -37,7 +37,7 @@ function serverEntry(s: string): string {
 
 export function dnsResolver(cfg: DnsConfig): Resolve {
   const resolvers = cfg.servers.map((s) => {
-    const r = new Resolver({ timeout: Math.max(1, cfg.timeoutMs), tries: 1 });
+    const r = new Resolver({ timeout: cfg.timeoutMs > 0 ? cfg.timeoutMs : -1, tries: 1 });
     r.setServers([serverEntry(s)]);
     return r;
   });
