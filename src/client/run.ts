@@ -13,6 +13,8 @@ import type { RunOptions } from '../options/run-options.js';
 import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
 import type { HttpLogEntry } from '../observability/http-log.js';
+import type net from 'node:net';
+import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
@@ -77,6 +79,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
   let supervisor: Supervisor | null = null;
   let rest: RestClient | null = null;
   let egress: Egress | null = null;
+  let debugProxy: net.Server | null = null;
   let alive = true;
   let stopping = false;
   const stopSignal = new AbortController();
@@ -156,6 +159,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       }
     }
     supervisor?.close();
+    debugProxy?.close();
     egress?.close();
     rest?.close();
     control.info('goodbye');
@@ -180,6 +184,42 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       secureContext,
       `sluice-sc/${deps.version}`,
     );
+    // --http-tls-keylog-file: the keys of sc's own TLS (REST calls and tunnel connections; see docs/egress.md).
+    let keylog: ((line: Buffer) => void) | undefined;
+    if (opts.httpTlsKeylogFile) {
+      try {
+        keylog = openKeylog(opts.httpTlsKeylogFile);
+      } catch (err) {
+        throw new ControlError((err as Error).message, ExitCode.CONFIG, false);
+      }
+      rest.agent.on('keylog', keylog);
+    }
+    // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
+    // anything is created on the server.
+    egress = new Egress(
+      {
+        proxyLocalhost: opts.proxyLocalhost,
+        dialTimeoutMs: opts.httpDialTimeout,
+        dialAttempts: opts.httpDialAttempts,
+        dialBackoffMs: opts.httpDialBackoff,
+        idleConnTimeoutMs: opts.httpIdleConnTimeout,
+        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
+        resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
+      },
+      {
+        log: log.child('proxy'),
+        metrics,
+        logHttp: deps.logHttp,
+        rules: requestRules(opts.auth, opts.header),
+      },
+    );
+    if (opts.debugAddress) {
+      try {
+        debugProxy = await startDebugProxy(opts.debugAddress, egress, log.child('proxy'));
+      } catch (err) {
+        throw new ControlError((err as Error).message, ExitCode.CONFIG, false);
+      }
+    }
     control.info('provisioning tunnel', { region: opts.region, name: opts.tunnelName, server: opts.restUrl });
     const created = await create(rest);
     for (const m of created.messages?.info ?? []) control.info(m);
@@ -200,17 +240,6 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       await rest.deleteTunnel(created.id, 'shutdown').catch(() => undefined);
       return;
     }
-    egress = new Egress(
-      {
-        proxyLocalhost: opts.proxyLocalhost,
-        dialTimeoutMs: opts.httpDialTimeout,
-        dialAttempts: opts.httpDialAttempts,
-        dialBackoffMs: opts.httpDialBackoff,
-        idleConnTimeoutMs: opts.httpIdleConnTimeout,
-        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
-      },
-      { log: log.child('proxy'), metrics, logHttp: deps.logHttp },
-    );
     const eg = egress;
     const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
       edgeAddress: created.edge_address,
@@ -223,6 +252,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       keepaliveTimeoutMs: opts.tunnelKeepaliveTimeout,
       handshakeTimeoutMs: Math.max(opts.httpTlsHandshakeTimeout, 1000),
       clientVersion: deps.version,
+      keylog,
     }));
     supervisor = new Supervisor(
       links,
@@ -250,6 +280,8 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     if (!(err instanceof ControlError)) control.debug('stack', { stack: (err as Error).stack });
     stopping = true;
     supervisor?.destroy();
+    debugProxy?.close();
+    egress?.close();
     rest?.close();
     finish(code);
   });

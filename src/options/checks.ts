@@ -153,6 +153,7 @@ export function siteCredentials(value: string): string | undefined {
 
 /** `Name: value` (add), `Name;` (empty), `-Name` (remove), `-Prefix*` (remove by prefix). */
 export function headerRule(value: string): string | undefined {
+  if (/[\r\n\0]/.test(value)) return 'a header rule may not hold CR, LF or NUL';
   const name = /^-?([A-Za-z0-9-]+)\*?$|^([A-Za-z0-9-]+)(?::.*|;)$/s.exec(value);
   return name ? undefined : 'expected "Name: value", "Name;", "-Name" or "-Prefix*"';
 }

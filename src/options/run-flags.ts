@@ -231,7 +231,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: [],
     valueName: 'user[:pass]@host:port,...',
     group: 'Proxy',
-    unsupported: true,
     check: c.siteCredentials,
     secret: c.maskSiteCredentials,
     description: 'Basic-auth credentials for sites or upstream proxies; * matches any host or port.',
@@ -243,7 +242,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: [],
     valueName: 'rule,...',
     group: 'Proxy',
-    unsupported: true,
     check: c.headerRule,
     secret: c.maskHeader,
     description:
@@ -255,9 +253,9 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: '',
     valueName: 'host:port',
     group: 'Proxy',
-    unsupported: true,
     check: c.hostPort,
-    description: 'Expose the built-in proxy at this address to debug connectivity.',
+    description:
+      "Expose sc's egress as a local plain-HTTP proxy at this address (empty host: 127.0.0.1) to debug connectivity.",
   },
   // DNS
   {
@@ -267,7 +265,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: [],
     valueName: 'ip[:port],...',
     group: 'DNS',
-    unsupported: true,
     check: c.dnsServer,
     description: 'DNS servers to use instead of the system resolver; the first is primary.',
   },
@@ -276,7 +273,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     type: 'bool',
     default: false,
     group: 'DNS',
-    unsupported: true,
     description: 'Spread queries over all --dns-server entries.',
   },
   {
@@ -284,7 +280,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     type: 'duration',
     default: 5000,
     group: 'DNS',
-    unsupported: true,
     description: 'Timeout of one DNS query.',
   },
   // HTTP client
@@ -346,7 +341,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: '',
     valueName: 'path',
     group: 'HTTP client',
-    unsupported: true,
     description: 'Write TLS session keys to this file (NSS key log format, for Wireshark).',
   },
   // API server

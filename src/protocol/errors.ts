@@ -25,6 +25,7 @@ export const proxyErrors = {
   dns_failed: { status: 502, text: 'the target host name did not resolve' },
   dial_failed: { status: 502, text: 'failed to connect to the target' },
   upstream_reset: { status: 502, text: 'the target closed the connection' },
+  dns_timeout: { status: 504, text: 'no DNS server answered in time (sc run --dns-timeout)' },
   dial_timeout: { status: 504, text: 'connecting to the target timed out' },
   response_timeout: { status: 504, text: 'the target did not answer in time' },
 } as const;
@@ -44,6 +45,8 @@ export function codeForSocketError(err: unknown): ProxyErrorCode {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'dns_failed';
+    case 'ESC_DNS_TIMEOUT':
+      return 'dns_timeout';
     case 'ETIMEDOUT':
     case 'ESC_DIAL_TIMEOUT':
       return 'dial_timeout';

@@ -13,3 +13,4 @@ export * from './test-ca.js';
 export * from './websocket.js';
 export * from './faulty-relay.js';
 export * from './streaming.js';
+export * from './dns.js';

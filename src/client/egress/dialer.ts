@@ -7,6 +7,7 @@ import http from 'node:http';
 import net, { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyLocalhost } from '../../options/run-options.js';
+import type { Resolve } from './dns.js';
 
 export class PolicyError extends Error {
   readonly code = 'ESC_LOCALHOST_DENIED';
@@ -19,6 +20,8 @@ export interface DialPolicy {
   dialAttempts: number;
   /** --http-dial-backoff: wait between tries. */
   dialBackoffMs: number;
+  /** --dns-server: target names resolved through these servers (dns.ts) instead of the system resolver. */
+  resolve?: Resolve;
 }
 
 /** Errors worth another try: the target may be starting or briefly overloaded. Policy and DNS errors are final. */
@@ -78,7 +81,15 @@ type LookupCb = (
  */
 export function policyLookup(policy: DialPolicy): net.LookupFunction {
   return (hostname: string, options: dns.LookupOptions, cb: LookupCb) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    const look = (done: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void): void => {
+      if (policy.resolve)
+        policy.resolve(hostname).then(
+          (a) => done(null, a),
+          (e: NodeJS.ErrnoException) => done(e, []),
+        );
+      else dns.lookup(hostname, { ...options, all: true }, done);
+    };
+    look((err, addresses) => {
       if (err) return cb(err, []);
       const list = addresses;
       if (policy.proxyLocalhost === 'deny' && list.some((a) => isLoopbackAddress(a.address))) {

@@ -17,6 +17,7 @@ import http2, {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import type { Logger } from '../../observability/log.js';
 import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
@@ -283,6 +284,26 @@ export class Egress {
       }
     });
     stream.on('end', () => ex.endBody());
+  }
+
+  /**
+   * --debug-address: a local client's HTTP proxy connection (absolute-form plain-HTTP requests), relayed through
+   * the same pipeline as tunnel traffic (policy, DNS, --auth, --header, timeouts, metrics, logs). CONNECT is
+   * answered 400: the debug proxy carries plain HTTP only (docs/egress.md).
+   */
+  serveDebug(socket: Duplex): void {
+    socket.on('error', () => undefined);
+    const relay: Http1Relay = new Http1Relay(
+      socket,
+      {
+        pipeline: this.pipeline,
+        maxHeaderSize: 64 * 1024,
+        idleMs: SPLICE_IDLE_MS,
+        draining: () => this.draining,
+      },
+      () => this.relays.delete(relay),
+    );
+    this.relays.add(relay);
   }
 
   /** A browser's keep-alive connection, its first request authorised by the server: relayed request by request. */

@@ -46,6 +46,8 @@ export interface LinkConfig {
   keepaliveTimeoutMs: number;
   handshakeTimeoutMs: number;
   clientVersion: string;
+  /** --http-tls-keylog-file: called with each NSS key log line of the tunnel connection's TLS. */
+  keylog?: (line: Buffer) => void;
 }
 
 export interface LinkEvents {
@@ -87,6 +89,7 @@ function connectAndUpgrade(cfg: LinkConfig): Promise<TLSSocket> {
       minVersion: 'TLSv1.2',
       ALPNProtocols: [UPGRADE_TOKEN],
     });
+    if (cfg.keylog) socket.on('keylog', cfg.keylog);
     const timer = setTimeout(() => {
       socket.destroy(
         Object.assign(new Error(`handshake with ${cfg.edgeAddress} timed out`), { code: 'ETIMEDOUT' }),
