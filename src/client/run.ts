@@ -14,6 +14,9 @@ import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
 import type { HttpLogEntry } from '../observability/http-log.js';
 import { Egress } from './egress/egress.js';
+import { loadPacScript, PacEvaluator } from './egress/pac.js';
+import { parseProxyUrl } from './egress/upstream.js';
+import { upstreamDialer } from './egress/upstream-dialer.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
 import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
@@ -77,6 +80,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
   let supervisor: Supervisor | null = null;
   let rest: RestClient | null = null;
   let egress: Egress | null = null;
+  let pac: PacEvaluator | undefined;
   let alive = true;
   let stopping = false;
   const stopSignal = new AbortController();
@@ -157,6 +161,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     }
     supervisor?.close();
     egress?.close();
+    pac?.close();
     rest?.close();
     control.info('goodbye');
     finish(code);
@@ -173,12 +178,23 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       ca: [...tls.rootCertificates, ...(await loadCaCerts(opts.cacertFile))],
       minVersion: 'TLSv1.2',
     });
+    // --pac compiles before anything else happens, so a broken script stops sc at start.
+    if (opts.pac) {
+      try {
+        pac = await PacEvaluator.start(await loadPacScript(opts.pac, process.cwd()));
+      } catch (err) {
+        throw new ControlError(`--pac: ${(err as Error).message}`, ExitCode.CONFIG, false);
+      }
+    }
+    const proxySauce = opts.proxySauce ? parseProxyUrl(opts.proxySauce) : undefined;
     rest = new RestClient(
       opts.restUrl,
       opts.username,
       opts.accessKey,
       secureContext,
       `sluice-sc/${deps.version}`,
+      undefined,
+      proxySauce,
     );
     control.info('provisioning tunnel', { region: opts.region, name: opts.tunnelName, server: opts.restUrl });
     const created = await create(rest);
@@ -209,7 +225,24 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         idleConnTimeoutMs: opts.httpIdleConnTimeout,
         responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
       },
-      { log: log.child('proxy'), metrics, logHttp: deps.logHttp },
+      {
+        log: log.child('proxy'),
+        metrics,
+        logHttp: deps.logHttp,
+        dialer:
+          pac || opts.proxy
+            ? upstreamDialer({
+                policy: {
+                  proxyLocalhost: opts.proxyLocalhost,
+                  dialTimeoutMs: opts.httpDialTimeout,
+                  dialAttempts: opts.httpDialAttempts,
+                  dialBackoffMs: opts.httpDialBackoff,
+                },
+                proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
+                pac,
+              })
+            : undefined,
+      },
     );
     const eg = egress;
     const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
@@ -223,6 +256,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       keepaliveTimeoutMs: opts.tunnelKeepaliveTimeout,
       handshakeTimeoutMs: Math.max(opts.httpTlsHandshakeTimeout, 1000),
       clientVersion: deps.version,
+      proxy: proxySauce,
     }));
     supervisor = new Supervisor(
       links,
