@@ -1,0 +1,121 @@
+/**
+ * Real upstream proxies for the tests, on 127.0.0.1 port 0-style free ports, each allowing only loopback
+ * destinations: squid (access log in a file) and tinyproxy (optional BasicAuth; its log on stderr).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { onCleanup, tempDir, waitFor } from '../../kit/index.js';
+
+export interface RealProxy {
+  port: number;
+  /** Everything the proxy logged so far (squid: its access log; tinyproxy: its output). */
+  log(): Promise<string>;
+  proc: ChildProcess;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+function run(cmd: string, args: string[]): { proc: ChildProcess; output: () => string } {
+  let out = '';
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  onCleanup(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  });
+  return { proc, output: () => out };
+}
+
+export async function startSquid(): Promise<RealProxy> {
+  const dir = await tempDir('sluice-squid-');
+  // squid started by root writes as user proxy: the temp dir must be traversable and its own dir writable.
+  await chmod(dir, 0o755);
+  const logs = join(dir, 'logs');
+  await mkdir(logs);
+  await chmod(logs, 0o777);
+  const port = await freePort();
+  const conf = join(dir, 'squid.conf');
+  await writeFile(
+    conf,
+    [
+      `http_port 127.0.0.1:${port}`,
+      'acl loopsrc src 127.0.0.1/32',
+      'acl loopdst dst 127.0.0.1/32',
+      'http_access allow loopsrc loopdst',
+      'http_access deny all',
+      'cache deny all',
+      `access_log stdio:${join(logs, 'access.log')}`,
+      `cache_log ${join(logs, 'cache.log')}`,
+      `pid_filename ${join(logs, 'squid.pid')}`,
+      'pinger_enable off',
+      'shutdown_lifetime 0 seconds',
+      'dns_nameservers 127.0.0.1',
+      `coredump_dir ${logs}`,
+      '',
+    ].join('\n'),
+  );
+  const { proc, output } = run('squid', ['-N', '-f', conf]);
+  await waitFor(`squid on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n${output()}`);
+    },
+  );
+  return {
+    port,
+    proc,
+    log: () => readFile(join(logs, 'access.log'), 'utf8').catch(() => ''),
+  };
+}
+
+export async function startTinyproxy(auth?: { user: string; pass: string }): Promise<RealProxy> {
+  const dir = await tempDir('sluice-tinyproxy-');
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const filter = join(dir, 'filter');
+  await writeFile(filter, '^127\\.0\\.0\\.1$\n');
+  const conf = join(dir, 'tinyproxy.conf');
+  await writeFile(
+    conf,
+    [
+      `Port ${port}`,
+      'Listen 127.0.0.1',
+      'Timeout 30',
+      'LogLevel Connect',
+      'MaxClients 50',
+      'Allow 127.0.0.1',
+      `Filter "${filter}"`,
+      'FilterDefaultDeny Yes',
+      'FilterExtended On',
+      ...(auth ? [`BasicAuth ${auth.user} ${auth.pass}`] : []),
+      '',
+    ].join('\n'),
+  );
+  const { proc, output } = run('tinyproxy', ['-d', '-c', conf]);
+  await waitFor(`tinyproxy on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n${output()}`);
+    },
+  );
+  return { port, proc, log: () => Promise.resolve(output()) };
+}

@@ -1,0 +1,123 @@
+/**
+ * sc run --proxy, --pac and --proxy-sauce with real proxies on loopback: tinyproxy with BasicAuth, squid, a PAC
+ * choosing between them by host (with a fallback list), an unreachable proxy, a PAC that does not compile, and
+ * the REST calls and tunnel links going through squid.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import {
+  cleanup,
+  closedPort,
+  proxyGet,
+  startClient,
+  startHttpApp,
+  startServer,
+  type TestServer,
+} from '../../kit/index.js';
+import { startSquid, startTinyproxy } from './proxies.js';
+
+after(cleanup);
+
+const auth = (server: TestServer, tunnel: string) => ({
+  username: server.admin.username,
+  accessKey: server.admin.accessKey,
+  tunnel,
+});
+
+test('--proxy through tinyproxy with BasicAuth: credentials from the URL; without them 502 upstream_proxy_auth', async () => {
+  const [server, app, tiny] = await Promise.all([
+    startServer(),
+    startHttpApp(),
+    startTinyproxy({ user: 'pxuser', pass: 'pxpass' }),
+  ]);
+  await startClient(server, {
+    tunnelName: 'tiny-ok',
+    args: ['--proxy', `http://pxuser:pxpass@127.0.0.1:${tiny.port}`],
+  });
+  const ok = await proxyGet(server, auth(server, 'tiny-ok'), `${app.url}/`);
+  assert.equal(ok.status, 200, ok.body);
+  assert.match(await tiny.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${app.port}`));
+
+  await startClient(server, { tunnelName: 'tiny-407', args: ['--proxy', `127.0.0.1:${tiny.port}`] });
+  const denied = await proxyGet(server, auth(server, 'tiny-407'), `${app.url}/`);
+  assert.equal(denied.status, 502);
+  assert.equal(denied.error, 'upstream_proxy_auth');
+});
+
+test('--proxy through squid carries the request; an unreachable proxy gives 502 upstream_proxy_unreachable', async () => {
+  const [server, app, squid] = await Promise.all([startServer(), startHttpApp(), startSquid()]);
+  await startClient(server, { tunnelName: 'squid', args: ['--proxy', `http://127.0.0.1:${squid.port}`] });
+  const ok = await proxyGet(server, auth(server, 'squid'), `${app.url}/`);
+  assert.equal(ok.status, 200, ok.body);
+  assert.ok(app.requests.length >= 1);
+  const log = await squid.log();
+  assert.match(log, new RegExp(`CONNECT 127\\.0\\.0\\.1:${app.port}`), log);
+
+  const dead = await closedPort();
+  await startClient(server, { tunnelName: 'dead', args: ['--proxy', `http://127.0.0.1:${dead}`] });
+  const r = await proxyGet(server, auth(server, 'dead'), `${app.url}/`);
+  assert.equal(r.status, 502);
+  assert.equal(r.error, 'upstream_proxy_unreachable');
+});
+
+test('--pac (data: URL) picks squid or tinyproxy by host and falls back past a dead proxy', async () => {
+  const [server, app, squid, tiny] = await Promise.all([
+    startServer(),
+    startHttpApp(),
+    startSquid(),
+    startTinyproxy(),
+  ]);
+  const dead = await closedPort();
+  const pac = `function FindProxyForURL(url, host) {
+    if (host == "localhost") return "PROXY 127.0.0.1:${tiny.port}";
+    return "PROXY 127.0.0.1:${dead}; PROXY 127.0.0.1:${squid.port}";
+  }`;
+  await startClient(server, {
+    tunnelName: 'pac',
+    args: ['--pac', `data:base64,${Buffer.from(pac).toString('base64')}`],
+  });
+  const viaSquid = await proxyGet(server, auth(server, 'pac'), `http://127.0.0.1:${app.port}/a`);
+  assert.equal(viaSquid.status, 200, viaSquid.body);
+  assert.match(await squid.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${app.port}`));
+  assert.doesNotMatch(await tiny.log(), /CONNECT 127\.0\.0\.1/);
+  const viaTiny = await proxyGet(server, auth(server, 'pac'), `http://localhost:${app.port}/b`);
+  assert.equal(viaTiny.status, 200, viaTiny.body);
+  assert.match(await tiny.log(), new RegExp(`CONNECT localhost:${app.port}`));
+});
+
+test('--pac that throws gives 502 pac_failed per request; one that does not compile stops sc at start', async () => {
+  const [server, app] = await Promise.all([startServer(), startHttpApp()]);
+  const throws = 'function FindProxyForURL(url, host) { throw new Error("no route for " + host); }';
+  await startClient(server, {
+    tunnelName: 'pac-throws',
+    args: ['--pac', `data:base64,${Buffer.from(throws).toString('base64')}`],
+  });
+  const r = await proxyGet(server, auth(server, 'pac-throws'), `${app.url}/`);
+  assert.equal(r.status, 502);
+  assert.equal(r.error, 'pac_failed');
+  assert.equal(app.requests.length, 0);
+
+  const broken = 'function FindProxyForURL(url, host) { return ';
+  const c = await startClient(server, {
+    tunnelName: 'pac-broken',
+    waitReady: false,
+    args: ['--pac', `data:base64,${Buffer.from(broken).toString('base64')}`],
+  });
+  const exit = await c.waitExit();
+  assert.equal(exit.code, 2);
+  assert.match(c.logs(), /--pac: the PAC script does not compile/);
+});
+
+test('--proxy-sauce: REST calls and tunnel links go through squid (CONNECT, then TLS)', async () => {
+  const [server, app, squid] = await Promise.all([startServer(), startHttpApp(), startSquid()]);
+  await startClient(server, {
+    tunnelName: 'sauce-proxied',
+    args: ['--proxy-sauce', `http://127.0.0.1:${squid.port}`],
+  });
+  const r = await proxyGet(server, auth(server, 'sauce-proxied'), `${app.url}/`);
+  assert.equal(r.status, 200, r.body);
+  const log = await squid.log();
+  const rest = new URL(server.restUrl);
+  assert.match(log, new RegExp(`CONNECT ${rest.hostname.replace(/\./g, '\\.')}:${rest.port}`), log);
+  assert.match(log, new RegExp(`CONNECT ${server.edgeAddress.replace(/\./g, '\\.')}`), log);
+});
