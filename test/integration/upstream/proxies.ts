@@ -93,7 +93,7 @@ export async function startTinyproxy(auth?: { user: string; pass: string }): Pro
   await chmod(dir, 0o755);
   const port = await freePort();
   const filter = join(dir, 'filter');
-  await writeFile(filter, '^127\\.0\\.0\\.1$\n');
+  await writeFile(filter, '^127\\.0\\.0\\.1$\n^localhost$\n');
   const conf = join(dir, 'tinyproxy.conf');
   await writeFile(
     conf,

@@ -13,6 +13,7 @@ import {
   startHttpApp,
   startServer,
   type TestServer,
+  waitFor,
 } from '../../kit/index.js';
 import { startSquid, startTinyproxy } from './proxies.js';
 
@@ -110,14 +111,22 @@ test('--pac that throws gives 502 pac_failed per request; one that does not comp
 
 test('--proxy-sauce: REST calls and tunnel links go through squid (CONNECT, then TLS)', async () => {
   const [server, app, squid] = await Promise.all([startServer(), startHttpApp(), startSquid()]);
-  await startClient(server, {
+  const c = await startClient(server, {
     tunnelName: 'sauce-proxied',
     args: ['--proxy-sauce', `http://127.0.0.1:${squid.port}`],
   });
   const r = await proxyGet(server, auth(server, 'sauce-proxied'), `${app.url}/`);
   assert.equal(r.status, 200, r.body);
-  const log = await squid.log();
+  // squid logs a CONNECT when it ends: stop sc (its last REST call deletes the tunnel, its links close).
+  await c.stop();
+  await c.waitExit();
   const rest = new URL(server.restUrl);
-  assert.match(log, new RegExp(`CONNECT ${rest.hostname.replace(/\./g, '\\.')}:${rest.port}`), log);
-  assert.match(log, new RegExp(`CONNECT ${server.edgeAddress.replace(/\./g, '\\.')}`), log);
+  const esc = (s: string): string => s.replace(/\./g, '\\.');
+  await waitFor('squid to log both CONNECTs', async () => {
+    const log = await squid.log();
+    return (
+      new RegExp(`CONNECT ${esc(rest.hostname)}:${rest.port}`).test(log) &&
+      new RegExp(`CONNECT ${esc(server.edgeAddress)}`).test(log)
+    );
+  });
 });
