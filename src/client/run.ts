@@ -240,6 +240,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
                 },
                 proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
                 pac,
+                secureContext,
               })
             : undefined,
       },

@@ -4,6 +4,7 @@
  * With --proxy-localhost direct, localhost targets bypass the upstream proxy.
  */
 import type net from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { connect, isLocalhostName, type DialPolicy } from './dialer.js';
 import type { PacEvaluator, PacRoute } from './pac.js';
 import type { Dialer, Target } from './pipeline.js';
@@ -17,6 +18,8 @@ export interface UpstreamDialerConfig {
   pac?: PacEvaluator;
   /** Credentials for proxies without userinfo (the --auth hook). */
   credentials?: ProxyCredentials;
+  /** Trust for https:// proxies: system roots plus --cacert-file. */
+  secureContext?: SecureContext;
 }
 
 /** The URL handed to FindProxyForURL: the pipeline knows host and port only, so 443 means https. */
@@ -41,6 +44,7 @@ export function upstreamDialer(cfg: UpstreamDialerConfig): Dialer {
         return await connectVia(r.proxy, t.host, t.port, {
           timeoutMs: cfg.policy.dialTimeoutMs,
           credentials: cfg.credentials,
+          secureContext: cfg.secureContext,
         });
       } catch (err) {
         last = err;

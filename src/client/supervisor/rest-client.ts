@@ -210,7 +210,7 @@ class ProxiedAgent extends https.Agent {
   ): undefined {
     const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
     const port = Number(options.port ?? 443);
-    connectVia(this.proxy, host, port, { timeoutMs: 15_000 }).then(
+    connectVia(this.proxy, host, port, { timeoutMs: 15_000, secureContext: this.context }).then(
       (raw) => {
         const socket = tls.connect({
           socket: raw,

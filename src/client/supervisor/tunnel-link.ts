@@ -72,7 +72,10 @@ export function splitHostPort(addr: string): { host: string; port: number } {
 async function connectAndUpgrade(cfg: LinkConfig): Promise<TLSSocket> {
   const { host, port } = splitHostPort(cfg.edgeAddress);
   const raw = cfg.proxy
-    ? await connectVia(cfg.proxy, host, port, { timeoutMs: cfg.handshakeTimeoutMs })
+    ? await connectVia(cfg.proxy, host, port, {
+        timeoutMs: cfg.handshakeTimeoutMs,
+        secureContext: cfg.secureContext,
+      })
     : undefined;
   return new Promise((resolve, reject) => {
     const socket = tls.connect({

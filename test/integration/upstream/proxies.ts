@@ -35,13 +35,15 @@ function listening(port: number): Promise<boolean> {
 
 function run(cmd: string, args: string[]): { proc: ChildProcess; output: () => string } {
   let out = '';
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: danted forks workers, and cleanup stops the whole group.
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   onCleanup(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await new Promise((r) => proc.once('exit', r));
+      const exited = new Promise((r) => proc.once('exit', r));
+      process.kill(-proc.pid!, 'SIGKILL');
+      await exited;
     }
   });
   return { proc, output: () => out };
@@ -75,7 +77,7 @@ export async function startSquid(): Promise<RealProxy> {
       '',
     ].join('\n'),
   );
-  const { proc, output } = run('squid', ['-N', '-f', conf]);
+  const { proc, output } = run('/usr/sbin/squid', ['-N', '-f', conf]);
   await waitFor(`squid on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
     (err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
@@ -113,6 +115,45 @@ export async function startTinyproxy(auth?: { user: string; pass: string }): Pro
   );
   const { proc, output } = run('tinyproxy', ['-d', '-c', conf]);
   await waitFor(`tinyproxy on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n${output()}`);
+    },
+  );
+  return { port, proc, log: () => Promise.resolve(output()) };
+}
+
+/** dante as a SOCKS5 proxy without authentication, CONNECT to loopback only; its log (connects) on stderr. */
+export async function startDante(): Promise<RealProxy> {
+  const dir = await tempDir('sluice-dante-');
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const conf = join(dir, 'danted.conf');
+  await writeFile(
+    conf,
+    [
+      'logoutput: stderr',
+      `internal: 127.0.0.1 port = ${port}`,
+      'external: 127.0.0.1',
+      'socksmethod: none',
+      'clientmethod: none',
+      'user.unprivileged: nobody',
+      'client pass {',
+      '  from: 127.0.0.1/32 to: 0.0.0.0/0',
+      '}',
+      'socks pass {',
+      '  from: 127.0.0.1/32 to: 127.0.0.1/32',
+      '  command: connect',
+      '  log: connect',
+      '}',
+      'socks block {',
+      '  from: 0.0.0.0/0 to: 0.0.0.0/0',
+      '  log: connect error',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const { proc, output } = run('/usr/sbin/danted', ['-f', conf, '-p', join(dir, 'danted.pid')]);
+  await waitFor(`danted on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
     (err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
     },

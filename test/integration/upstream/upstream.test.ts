@@ -8,14 +8,16 @@ import { after, test } from 'node:test';
 import {
   cleanup,
   closedPort,
+  connectThroughProxy,
   proxyGet,
   startClient,
   startHttpApp,
   startServer,
+  startTcpEcho,
   type TestServer,
   waitFor,
 } from '../../kit/index.js';
-import { startSquid, startTinyproxy } from './proxies.js';
+import { startDante, startSquid, startTinyproxy } from './proxies.js';
 
 after(cleanup);
 
@@ -61,6 +63,28 @@ test('--proxy through squid carries the request; an unreachable proxy gives 502 
   assert.equal(r.error, 'upstream_proxy_unreachable');
 });
 
+test('--proxy socks5:// through dante carries plain HTTP and CONNECT targets', async () => {
+  const [server, app, dante] = await Promise.all([startServer(), startHttpApp(), startDante()]);
+  await startClient(server, { tunnelName: 'socks', args: ['--proxy', `socks5://127.0.0.1:${dante.port}`] });
+  const r = await proxyGet(server, auth(server, 'socks'), `${app.url}/`);
+  assert.equal(r.status, 200, r.body);
+  const echo = await startTcpEcho('stream');
+  const sock = await connectThroughProxy(server, `127.0.0.1:${echo.port}`, auth(server, 'socks'));
+  sock.write('ping through socks');
+  const got = await new Promise<string>((resolve) => {
+    let b = '';
+    sock.on('data', (d: Buffer) => {
+      b += d.toString();
+      if (b.length >= 'ping through socks'.length) resolve(b);
+    });
+  });
+  sock.destroy();
+  assert.equal(got, 'ping through socks');
+  await waitFor('dante to log the connect', async () =>
+    (await dante.log()).includes(`127.0.0.1.${app.port}`),
+  );
+});
+
 test('--pac (data: URL) picks squid or tinyproxy by host and falls back past a dead proxy', async () => {
   const [server, app, squid, tiny] = await Promise.all([
     startServer(),
@@ -86,7 +110,7 @@ test('--pac (data: URL) picks squid or tinyproxy by host and falls back past a d
   assert.match(await tiny.log(), new RegExp(`CONNECT localhost:${app.port}`));
 });
 
-test('--pac that throws gives 502 pac_failed per request; one that does not compile stops sc at start', async () => {
+test('--pac that throws gives 502 pac_failed, one that loops 502 pac_timeout; one that does not compile stops sc at start', async () => {
   const [server, app] = await Promise.all([startServer(), startHttpApp()]);
   const throws = 'function FindProxyForURL(url, host) { throw new Error("no route for " + host); }';
   await startClient(server, {
@@ -96,6 +120,19 @@ test('--pac that throws gives 502 pac_failed per request; one that does not comp
   const r = await proxyGet(server, auth(server, 'pac-throws'), `${app.url}/`);
   assert.equal(r.status, 502);
   assert.equal(r.error, 'pac_failed');
+  assert.equal(app.requests.length, 0);
+
+  const loops = 'function FindProxyForURL(url, host) { for (;;) {} }';
+  await startClient(server, {
+    tunnelName: 'pac-loops',
+    args: ['--pac', `data:base64,${Buffer.from(loops).toString('base64')}`],
+  });
+  const t = await proxyGet(server, auth(server, 'pac-loops'), `${app.url}/`);
+  assert.equal(t.status, 502);
+  assert.equal(t.error, 'pac_timeout');
+  // The stuck worker was replaced: the next request gets its own answer (the same loop, so the same error).
+  const again = await proxyGet(server, auth(server, 'pac-loops'), `${app.url}/`);
+  assert.equal(again.error, 'pac_timeout');
   assert.equal(app.requests.length, 0);
 
   const broken = 'function FindProxyForURL(url, host) { return ';
