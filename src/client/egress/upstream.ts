@@ -4,7 +4,7 @@
  *
  * Every target, plain http included, goes through a CONNECT tunnel: the pipeline writes origin-form requests on the
  * socket a Dialer returns, and one path for every scheme keeps the proxy's view simple (it sees host:port only).
- * A proxy that answers 407 fails with ESC_UPSTREAM_AUTH, one that cannot be reached with ESC_UPSTREAM_UNREACHABLE,
+ * A proxy that answers 407 (or 401) fails with ESC_UPSTREAM_AUTH, one that cannot be reached with ESC_UPSTREAM_UNREACHABLE,
  * any other refusal with ESC_UPSTREAM_REFUSED (errors.ts maps them to their X-Sluice-Error codes).
  */
 import net from 'node:net';
@@ -158,8 +158,14 @@ function viaHttp(p: UpstreamProxy, host: string, port: number, o: ViaOptions): P
       }
       const head = buf.subarray(0, end).toString('latin1');
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
-      if (status === 407)
-        return done(fail('ESC_UPSTREAM_AUTH', `${proxyLabel(p)} answered 407 Proxy Authentication Required`));
+      // 407, or 401 (tinyproxy's answer to wrong credentials): the proxy wants other credentials.
+      if (status === 407 || status === 401)
+        return done(
+          fail(
+            'ESC_UPSTREAM_AUTH',
+            `${proxyLabel(p)} refused the credentials ("${head.split('\r\n')[0] ?? ''}")`,
+          ),
+        );
       if (status < 200 || status > 299)
         return done(
           fail('ESC_UPSTREAM_REFUSED', `${proxyLabel(p)} answered "${head.split('\r\n')[0] ?? ''}"`),

@@ -97,10 +97,15 @@ export class RestClient {
               false,
             ),
           );
+        } else if (code === 'ESC_UPSTREAM_AUTH') {
+          // Wrong or missing --proxy-sauce credentials: trying again cannot help.
+          reject(new ControlError(`--proxy-sauce: ${err.message}`, ExitCode.UNREACHABLE, false));
         } else {
           reject(
             new ControlError(
-              `cannot reach ${url.origin}: ${code || err.message}`,
+              `cannot reach ${url.origin}${code.startsWith('ESC_UPSTREAM') ? ' through --proxy-sauce' : ''}: ${
+                code.startsWith('ESC_UPSTREAM') ? err.message : code || err.message
+              }`,
               ExitCode.UNREACHABLE,
               true,
             ),

@@ -167,3 +167,30 @@ test('--proxy-sauce: REST calls and tunnel links go through squid (CONNECT, then
     );
   });
 });
+
+test('--proxy-sauce through tinyproxy with BasicAuth; wrong credentials stop sc with a clear error', async () => {
+  const [server, app, tiny] = await Promise.all([
+    startServer(),
+    startHttpApp(),
+    startTinyproxy({ user: 'sauceuser', pass: 'saucepass' }),
+  ]);
+  const c = await startClient(server, {
+    tunnelName: 'sauce-tiny',
+    args: ['--proxy-sauce', `http://sauceuser:saucepass@127.0.0.1:${tiny.port}`],
+  });
+  const r = await proxyGet(server, auth(server, 'sauce-tiny'), `${app.url}/`);
+  assert.equal(r.status, 200, r.body);
+  const rest = new URL(server.restUrl);
+  assert.match(await tiny.log(), new RegExp(`CONNECT ${rest.hostname.replace(/\./g, '\\.')}:${rest.port}`));
+  await c.stop();
+
+  const bad = await startClient(server, {
+    tunnelName: 'sauce-tiny-bad',
+    waitReady: false,
+    args: ['--proxy-sauce', `http://sauceuser:wrong@127.0.0.1:${tiny.port}`],
+  });
+  const exit = await bad.waitExit();
+  assert.notEqual(exit.code, 0);
+  assert.match(bad.logs(), /--proxy-sauce: .*refused the credentials/);
+  assert.doesNotMatch(bad.logs(), /wrong/);
+});
