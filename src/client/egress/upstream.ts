@@ -180,7 +180,7 @@ function viaHttp(p: UpstreamProxy, host: string, port: number, o: ViaOptions): P
     };
     raw.once(p.kind === 'https' ? 'secureConnect' : 'connect', () => {
       connected = true;
-      (raw as net.Socket).setNoDelay(true);
+      raw.setNoDelay(true);
       const cred = credentialsOf(p, o);
       const target = authority(host, port);
       raw.write(

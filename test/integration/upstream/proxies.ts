@@ -37,8 +37,8 @@ function run(cmd: string, args: string[]): { proc: ChildProcess; output: () => s
   let out = '';
   // Its own process group: danted forks workers, and cleanup stops the whole group.
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   onCleanup(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
