@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPacResolver } from 'pac-resolver';
 import { QuickJS } from 'quickjs-wasi';
@@ -22,17 +23,26 @@ export type PacReply =
 const port = parentPort!;
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-try {
-  const wasm = readFileSync(createRequire(import.meta.url).resolve('quickjs-wasi/quickjs.wasm'));
-  const qjs = await QuickJS.create({ wasm });
-  const find = createPacResolver(qjs, (workerData as { script: string }).script, { filename: 'pac' });
-  port.on('message', (req: PacRequest) => {
-    find(req.url, req.host).then(
-      (result) => port.postMessage({ id: req.id, result: String(result) } satisfies PacReply),
-      (err: unknown) => port.postMessage({ id: req.id, error: message(err) } satisfies PacReply),
-    );
-  });
-  port.postMessage({ ready: true } satisfies PacReply);
-} catch (err) {
-  port.postMessage({ ready: false, error: message(err) } satisfies PacReply);
+async function main(): Promise<void> {
+  try {
+    // In the bundled client (CommonJS, no import.meta) quickjs.wasm is copied beside the worker.
+    const wasmPath = import.meta.url
+      ? createRequire(import.meta.url).resolve('quickjs-wasi/quickjs.wasm')
+      : join(dirname(__filename), 'quickjs.wasm');
+    const wasm = readFileSync(wasmPath);
+    const qjs = await QuickJS.create({ wasm });
+    const find = createPacResolver(qjs, (workerData as { script: string }).script, { filename: 'pac' });
+    port.on('message', (req: PacRequest) => {
+      find(req.url, req.host).then(
+        (result) => port.postMessage({ id: req.id, result: String(result) } satisfies PacReply),
+        (err: unknown) => port.postMessage({ id: req.id, error: message(err) } satisfies PacReply),
+      );
+    });
+    port.postMessage({ ready: true } satisfies PacReply);
+  } catch (err) {
+    port.postMessage({ ready: false, error: message(err) } satisfies PacReply);
+  }
 }
+
+// Not a top-level await: the bundled client's copy of this file is CommonJS.
+void main();

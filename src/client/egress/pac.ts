@@ -5,7 +5,7 @@
  * stuck worker is replaced by a fresh one.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PacReply } from './pac-worker.js';
@@ -84,6 +84,12 @@ export function parsePacResult(result: string): PacRoute[] {
   return out;
 }
 
+/** pac-worker.js beside this module; in the bundled client (CommonJS, no import.meta) pac-worker.cjs beside it. */
+function workerFile(): URL | string {
+  if (import.meta.url) return new URL('./pac-worker.js', import.meta.url);
+  return join(dirname(__filename), 'pac-worker.cjs');
+}
+
 interface Pending {
   resolve(v: string): void;
   reject(e: Error): void;
@@ -116,7 +122,7 @@ export class PacEvaluator {
   }
 
   private spawn(): Promise<void> {
-    const worker = new Worker(new URL('./pac-worker.js', import.meta.url), {
+    const worker = new Worker(workerFile(), {
       workerData: { script: this.script },
       resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
