@@ -4,6 +4,8 @@
  * the REST calls and tunnel links going through squid.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
   cleanup,
@@ -14,6 +16,7 @@ import {
   startHttpApp,
   startServer,
   startTcpEcho,
+  tempDir,
   type TestServer,
   waitFor,
 } from '../../kit/index.js';
@@ -85,7 +88,7 @@ test('--proxy socks5:// through dante carries plain HTTP and CONNECT targets', a
   );
 });
 
-test('--pac (data: URL) picks squid or tinyproxy by host and falls back past a dead proxy', async () => {
+test('--pac (a file) picks squid or tinyproxy by host and falls back past a dead proxy', async () => {
   const [server, app, squid, tiny] = await Promise.all([
     startServer(),
     startHttpApp(),
@@ -97,10 +100,9 @@ test('--pac (data: URL) picks squid or tinyproxy by host and falls back past a d
     if (host == "localhost") return "PROXY 127.0.0.1:${tiny.port}";
     return "PROXY 127.0.0.1:${dead}; PROXY 127.0.0.1:${squid.port}";
   }`;
-  await startClient(server, {
-    tunnelName: 'pac',
-    args: ['--pac', `data:base64,${Buffer.from(pac).toString('base64')}`],
-  });
+  const pacFile = join(await tempDir(), 'choose.pac');
+  await writeFile(pacFile, pac);
+  await startClient(server, { tunnelName: 'pac', args: ['--pac', pacFile] });
   const viaSquid = await proxyGet(server, auth(server, 'pac'), `http://127.0.0.1:${app.port}/a`);
   assert.equal(viaSquid.status, 200, viaSquid.body);
   assert.match(await squid.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${app.port}`));
