@@ -160,3 +160,70 @@ export async function startDante(): Promise<RealProxy> {
   );
   return { port, proc, log: () => Promise.resolve(output()) };
 }
+
+/**
+ * A small SOCKS5 server (RFC 1928 CONNECT, RFC 1929 username/password required) that connects to 127.0.0.1
+ * only: dante's username method needs system accounts. `connects` lists the host:port of every CONNECT it carried.
+ */
+export async function startSocks5(user: string, pass: string): Promise<{ port: number; connects: string[] }> {
+  const connects: string[] = [];
+  const srv = net.createServer((c) => {
+    c.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    let stage: 'greet' | 'auth' | 'request' = 'greet';
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      if (stage === 'greet') {
+        if (buf.length < 2 || buf.length < 2 + buf[1]!) return;
+        const methods = buf.subarray(2, 2 + buf[1]!);
+        buf = buf.subarray(2 + buf[1]!);
+        if (!methods.includes(0x02)) return void c.end(Buffer.from([5, 0xff]));
+        c.write(Buffer.from([5, 2]));
+        stage = 'auth';
+      }
+      if (stage === 'auth') {
+        if (buf.length < 2) return;
+        const ulen = buf[1]!;
+        if (buf.length < 3 + ulen) return;
+        const plen = buf[2 + ulen]!;
+        if (buf.length < 3 + ulen + plen) return;
+        const u = buf.subarray(2, 2 + ulen).toString();
+        const p = buf.subarray(3 + ulen, 3 + ulen + plen).toString();
+        buf = buf.subarray(3 + ulen + plen);
+        if (u !== user || p !== pass) return void c.end(Buffer.from([1, 1]));
+        c.write(Buffer.from([1, 0]));
+        stage = 'request';
+      }
+      if (stage === 'request') {
+        if (buf.length < 5) return;
+        const atyp = buf[3]!;
+        const alen = atyp === 1 ? 4 : atyp === 4 ? 16 : 1 + buf[4]!;
+        if (buf.length < 4 + alen + 2) return;
+        const host =
+          atyp === 1
+            ? [...buf.subarray(4, 8)].join('.')
+            : atyp === 3
+              ? buf.subarray(5, 5 + buf[4]!).toString()
+              : '';
+        const port = buf.readUInt16BE(4 + alen);
+        const rest = buf.subarray(4 + alen + 2);
+        c.off('data', onData);
+        c.pause();
+        const reply = (code: number): Buffer => Buffer.from([5, code, 0, 1, 127, 0, 0, 1, 0, 0]);
+        if (host !== '127.0.0.1' && host !== 'localhost') return void c.end(reply(2));
+        connects.push(`${host}:${port}`);
+        const up = net.connect({ host: '127.0.0.1', port }, () => {
+          c.write(reply(0));
+          if (rest.length) up.write(rest);
+          c.pipe(up).pipe(c);
+          c.resume();
+        });
+        up.on('error', () => c.end(reply(5)));
+      }
+    };
+    c.on('data', onData);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  onCleanup(() => new Promise<void>((r) => srv.close(() => r())));
+  return { port: (srv.address() as net.AddressInfo).port, connects };
+}

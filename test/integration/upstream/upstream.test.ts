@@ -20,7 +20,7 @@ import {
   type TestServer,
   waitFor,
 } from '../../kit/index.js';
-import { startDante, startSquid, startTinyproxy } from './proxies.js';
+import { startDante, startSocks5, startSquid, startTinyproxy } from './proxies.js';
 
 after(cleanup);
 
@@ -86,6 +86,26 @@ test('--proxy socks5:// through dante carries plain HTTP and CONNECT targets', a
   await waitFor('dante to log the connect', async () =>
     (await dante.log()).includes(`127.0.0.1.${app.port}`),
   );
+});
+
+test('--proxy socks5:// with credentials in the URL; wrong ones give 502 upstream_proxy_auth', async () => {
+  const [server, app, socks] = await Promise.all([startServer(), startHttpApp(), startSocks5('su', 's:p')]);
+  await startClient(server, {
+    tunnelName: 'socks-auth',
+    args: ['--proxy', `socks5://su:s%3Ap@127.0.0.1:${socks.port}`],
+  });
+  const r = await proxyGet(server, auth(server, 'socks-auth'), `${app.url}/`);
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(socks.connects, [`127.0.0.1:${app.port}`]);
+
+  const c = await startClient(server, {
+    tunnelName: 'socks-bad',
+    args: ['--proxy', `socks5://su:nope@127.0.0.1:${socks.port}`],
+  });
+  const bad = await proxyGet(server, auth(server, 'socks-bad'), `${app.url}/`);
+  assert.equal(bad.status, 502);
+  assert.equal(bad.error, 'upstream_proxy_auth');
+  assert.doesNotMatch(c.logs(), /nope/);
 });
 
 test('--pac (a file) picks squid or tinyproxy by host and falls back past a dead proxy', async () => {
