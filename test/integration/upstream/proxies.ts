@@ -5,8 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import { join } from 'node:path';
-import { onCleanup, tempDir, waitFor } from '../../kit/index.js';
+import { onCleanup, tempDir, testCa, waitFor } from '../../kit/index.js';
 
 export interface RealProxy {
   port: number;
@@ -220,6 +221,39 @@ export async function startSocks5(user: string, pass: string): Promise<{ port: n
         });
         up.on('error', () => c.end(reply(5)));
       }
+    };
+    c.on('data', onData);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  onCleanup(() => new Promise<void>((r) => srv.close(() => r())));
+  return { port: (srv.address() as net.AddressInfo).port, connects };
+}
+
+/**
+ * An https:// proxy: TLS with the test CA's certificate (SANs localhost, 127.0.0.1), then CONNECT to 127.0.0.1
+ * only. `connects` lists what it carried.
+ */
+export async function startTlsConnectProxy(): Promise<{ port: number; connects: string[] }> {
+  const ca = await testCa();
+  const connects: string[] = [];
+  const srv = tls.createServer({ cert: ca.certPem, key: ca.keyPem }, (c) => {
+    c.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      c.off('data', onData);
+      const m = /^CONNECT (127\.0\.0\.1|localhost):(\d+) HTTP\/1\.1\r\n/.exec(buf.toString('latin1'));
+      if (!m) return void c.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      connects.push(`${m[1]}:${m[2]}`);
+      const up = net.connect({ host: '127.0.0.1', port: Number(m[2]) }, () => {
+        c.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        const rest = buf.subarray(end + 4);
+        if (rest.length) up.write(rest);
+        c.pipe(up).pipe(c);
+      });
+      up.on('error', () => c.destroy());
     };
     c.on('data', onData);
   });

@@ -17,10 +17,11 @@ import {
   startServer,
   startTcpEcho,
   tempDir,
+  testCa,
   type TestServer,
   waitFor,
 } from '../../kit/index.js';
-import { startDante, startSocks5, startSquid, startTinyproxy } from './proxies.js';
+import { startDante, startSocks5, startSquid, startTinyproxy, startTlsConnectProxy } from './proxies.js';
 
 after(cleanup);
 
@@ -106,6 +107,34 @@ test('--proxy socks5:// with credentials in the URL; wrong ones give 502 upstrea
   assert.equal(bad.status, 502);
   assert.equal(bad.error, 'upstream_proxy_auth');
   assert.doesNotMatch(c.logs(), /nope/);
+});
+
+test('--proxy https:// is verified with --cacert-file and carries the request; untrusted, it carries nothing', async () => {
+  const [server, app, px, ca] = await Promise.all([
+    startServer(),
+    startHttpApp(),
+    startTlsConnectProxy(),
+    testCa(),
+  ]);
+  const caFile = join(await tempDir(), 'proxy-ca.pem');
+  await writeFile(caFile, ca.caPem);
+  await startClient(server, {
+    tunnelName: 'https-proxy',
+    args: ['--proxy', `https://localhost:${px.port}`, '--cacert-file', caFile],
+  });
+  const r = await proxyGet(server, auth(server, 'https-proxy'), `${app.url}/`);
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(px.connects, [`127.0.0.1:${app.port}`]);
+
+  // Without that CA the proxy's certificate is not trusted: nothing is carried.
+  await startClient(server, {
+    tunnelName: 'https-proxy-untrusted',
+    args: ['--proxy', `https://localhost:${px.port}`],
+  });
+  const u = await proxyGet(server, auth(server, 'https-proxy-untrusted'), `${app.url}/`);
+  assert.equal(u.status, 502);
+  assert.equal(u.error, 'upstream_proxy_unreachable');
+  assert.equal(px.connects.length, 1);
 });
 
 test('--pac (a file) picks squid or tinyproxy by host and falls back past a dead proxy', async () => {
