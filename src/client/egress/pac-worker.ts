@@ -17,6 +17,7 @@ export interface PacRequest {
 export type PacReply =
   | { id: number; result: string }
   | { id: number; error: string }
+  | { vm: true }
   | { ready: true }
   | { ready: false; error: string };
 
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
       : join(dirname(__filename), 'quickjs.wasm');
     const wasm = readFileSync(wasmPath);
     const qjs = await QuickJS.create({ wasm });
+    // The sandbox exists: from here on the main thread's deadline covers the script alone.
+    port.postMessage({ vm: true } satisfies PacReply);
     const find = createPacResolver(qjs, (workerData as { script: string }).script, { filename: 'pac' });
     port.on('message', (req: PacRequest) => {
       find(req.url, req.host).then(

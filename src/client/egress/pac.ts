@@ -13,6 +13,8 @@ import { parseProxyUrl, type UpstreamProxy } from './upstream.js';
 
 /** How long one FindProxyForURL call (or the first compile) may take. */
 export const PAC_DEADLINE_MS = 5000;
+/** How long the worker may take to start the WebAssembly sandbox, before the script is loaded. */
+const VM_START_MS = 60_000;
 
 /** One entry of a PAC result: connect directly, or through this proxy. */
 export type PacRoute = { kind: 'direct' } | { kind: 'proxy'; proxy: UpstreamProxy };
@@ -129,11 +131,20 @@ export class PacEvaluator {
     worker.unref();
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.kill(worker);
-        reject(new PacError('ESC_PAC_TIMEOUT', `the PAC script did not load within ${this.deadlineMs} ms`));
-      }, this.deadlineMs);
+      // Starting the WebAssembly sandbox may take a while on a busy machine: it gets VM_START_MS, and the
+      // script's own load gets the deadline once the sandbox exists.
+      const expire = (what: string, ms: number): NodeJS.Timeout =>
+        setTimeout(() => {
+          this.kill(worker);
+          reject(new PacError('ESC_PAC_TIMEOUT', `${what} within ${ms} ms`));
+        }, ms);
+      let timer = expire('the PAC sandbox did not start', VM_START_MS);
       worker.on('message', (m: PacReply) => {
+        if ('vm' in m) {
+          clearTimeout(timer);
+          timer = expire('the PAC script did not load', this.deadlineMs);
+          return;
+        }
         if ('ready' in m) {
           clearTimeout(timer);
           if (m.ready) resolve();
