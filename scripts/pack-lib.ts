@@ -15,6 +15,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** Where the outputs go: build/, or SLUICE_BUILD_DIR (the tests build into temp dirs). */
 export const BUILD = resolve(process.env['SLUICE_BUILD_DIR'] || join(ROOT, 'build'));
 export const CLIENT_ENTRY = 'dist/src/client/cli/main.js';
+export const PAC_WORKER_ENTRY = 'dist/src/client/egress/pac-worker.js';
 export const SERVER_ENTRY = 'dist/src/server/cli/main.js';
 
 /** npm package names; the .deb names are these with the `sluice-` prefix (see the decision record). */
@@ -62,8 +63,26 @@ export async function bundleClient(outfile: string): Promise<Metafile> {
     target: 'node20',
     metafile: true,
     logLevel: 'warning',
+    // pac.ts reads import.meta.url only to find its worker, and falls back to __filename in this bundle.
+    logOverride: { 'empty-import-meta': 'silent' },
     legalComments: 'eof',
   });
+  // The --pac sandbox runs in a worker thread from its own file, with QuickJS's WebAssembly beside it
+  // (src/client/egress/pac.ts finds both next to the bundle).
+  const worker = await build({
+    absWorkingDir: ROOT,
+    entryPoints: [PAC_WORKER_ENTRY],
+    outfile: join(dirname(outfile), 'pac-worker.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'error',
+    legalComments: 'eof',
+  });
+  cpSync(join(ROOT, 'node_modules', 'quickjs-wasi', 'quickjs.wasm'), join(dirname(outfile), 'quickjs.wasm'));
+  Object.assign(result.metafile.inputs, worker.metafile.inputs);
   const inputs = Object.keys(result.metafile.inputs);
   const bad = inputs.filter((i) => CLIENT_FORBIDDEN.some((re) => re.test(i)));
   if (bad.length > 0) throw new Error(`the client bundle reached server-only modules: ${bad.join(', ')}`);

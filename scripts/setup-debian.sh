@@ -15,8 +15,11 @@ have runc || need+=(runc)
 have chromium || need+=(chromium)
 have chromedriver || need+=(chromium-driver)
 have ip || need+=(iproute2)
+# Upstream proxy tests (test/integration/upstream/): squid and tinyproxy as HTTP proxies, dante as SOCKS5 proxy.
+have squid || [ -x /usr/sbin/squid ] || need+=(squid)
+have tinyproxy || need+=(tinyproxy-bin)
+have danted || [ -x /usr/sbin/danted ] || need+=(dante-server)
 if [ "${1:-}" = "--bench" ]; then
-  have squid || need+=(squid)
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   have ssh || need+=(openssh-client)
   have wrk || need+=(wrk)

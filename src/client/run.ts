@@ -16,6 +16,9 @@ import type { HttpLogEntry } from '../observability/http-log.js';
 import type net from 'node:net';
 import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
+import { loadPacScript, PacEvaluator } from './egress/pac.js';
+import { parseProxyUrl } from './egress/upstream.js';
+import { upstreamDialer } from './egress/upstream-dialer.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
 import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
@@ -80,6 +83,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
   let rest: RestClient | null = null;
   let egress: Egress | null = null;
   let debugProxy: net.Server | null = null;
+  let pac: PacEvaluator | undefined;
   let alive = true;
   let stopping = false;
   const stopSignal = new AbortController();
@@ -161,6 +165,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     supervisor?.close();
     debugProxy?.close();
     egress?.close();
+    pac?.close();
     rest?.close();
     control.info('goodbye');
     finish(code);
@@ -177,12 +182,23 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       ca: [...tls.rootCertificates, ...(await loadCaCerts(opts.cacertFile))],
       minVersion: 'TLSv1.2',
     });
+    // --pac compiles before anything else happens, so a broken script stops sc at start.
+    if (opts.pac) {
+      try {
+        pac = await PacEvaluator.start(await loadPacScript(opts.pac, process.cwd()));
+      } catch (err) {
+        throw new ControlError(`--pac: ${(err as Error).message}`, ExitCode.CONFIG, false);
+      }
+    }
+    const proxySauce = opts.proxySauce ? parseProxyUrl(opts.proxySauce) : undefined;
     rest = new RestClient(
       opts.restUrl,
       opts.username,
       opts.accessKey,
       secureContext,
       `sluice-sc/${deps.version}`,
+      undefined,
+      proxySauce,
     );
     // --http-tls-keylog-file: the keys of sc's own TLS (REST calls and tunnel connections; see docs/egress.md).
     let keylog: ((line: Buffer) => void) | undefined;
@@ -211,6 +227,20 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         metrics,
         logHttp: deps.logHttp,
         rules: requestRules(opts.auth, opts.header),
+        dialer:
+          pac || opts.proxy
+            ? upstreamDialer({
+                policy: {
+                  proxyLocalhost: opts.proxyLocalhost,
+                  dialTimeoutMs: opts.httpDialTimeout,
+                  dialAttempts: opts.httpDialAttempts,
+                  dialBackoffMs: opts.httpDialBackoff,
+                },
+                proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
+                pac,
+                secureContext,
+              })
+            : undefined,
       },
     );
     if (opts.debugAddress) {
@@ -253,6 +283,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       handshakeTimeoutMs: Math.max(opts.httpTlsHandshakeTimeout, 1000),
       clientVersion: deps.version,
       keylog,
+      proxy: proxySauce,
     }));
     supervisor = new Supervisor(
       links,

@@ -26,6 +26,11 @@ export const proxyErrors = {
   dial_failed: { status: 502, text: 'failed to connect to the target' },
   upstream_reset: { status: 502, text: 'the target closed the connection' },
   dns_timeout: { status: 504, text: 'no DNS server answered in time (sc run --dns-timeout)' },
+  upstream_proxy_auth: { status: 502, text: 'the upstream proxy refused our credentials (407)' },
+  upstream_proxy_unreachable: { status: 502, text: 'the upstream proxy could not be reached' },
+  upstream_proxy_refused: { status: 502, text: 'the upstream proxy refused to connect to the target' },
+  pac_failed: { status: 502, text: 'the PAC script failed or returned no usable route' },
+  pac_timeout: { status: 502, text: 'the PAC script did not answer in time' },
   dial_timeout: { status: 504, text: 'connecting to the target timed out' },
   response_timeout: { status: 504, text: 'the target did not answer in time' },
 } as const;
@@ -55,6 +60,16 @@ export function codeForSocketError(err: unknown): ProxyErrorCode {
     case 'ECONNRESET':
     case 'EPIPE':
       return 'upstream_reset';
+    case 'ESC_UPSTREAM_AUTH':
+      return 'upstream_proxy_auth';
+    case 'ESC_UPSTREAM_UNREACHABLE':
+      return 'upstream_proxy_unreachable';
+    case 'ESC_UPSTREAM_REFUSED':
+      return 'upstream_proxy_refused';
+    case 'ESC_PAC_FAILED':
+      return 'pac_failed';
+    case 'ESC_PAC_TIMEOUT':
+      return 'pac_timeout';
     default:
       return 'dial_failed';
   }

@@ -3,7 +3,10 @@
  * plus --cacert-file.
  */
 import https from 'node:https';
-import type { SecureContext } from 'node:tls';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls, { type SecureContext } from 'node:tls';
+import { connectVia, type UpstreamProxy } from '../egress/upstream.js';
 import type { HttpLogEntry } from '../../observability/http-log.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
@@ -50,10 +53,14 @@ export class RestClient {
     readonly userAgent: string,
     /** --log-http control: called once per REST call (headers without the Authorization value). */
     private readonly onCall?: (e: HttpLogEntry) => void,
+    /** --proxy-sauce: every call goes through this proxy (CONNECT, then TLS end to end). */
+    proxy?: UpstreamProxy,
   ) {
     this.base = new URL(restUrl.endsWith('/') ? restUrl : restUrl + '/');
     this.auth = 'Basic ' + Buffer.from(`${username}:${accessKey}`).toString('base64');
-    this.agent = new https.Agent({ keepAlive: true, secureContext, minVersion: 'TLSv1.2' });
+    this.agent = proxy
+      ? new ProxiedAgent(proxy, secureContext)
+      : new https.Agent({ keepAlive: true, secureContext, minVersion: 'TLSv1.2' });
   }
 
   private call(method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<unknown> {
@@ -90,10 +97,15 @@ export class RestClient {
               false,
             ),
           );
+        } else if (code === 'ESC_UPSTREAM_AUTH') {
+          // Wrong or missing --proxy-sauce credentials: trying again cannot help.
+          reject(new ControlError(`--proxy-sauce: ${err.message}`, ExitCode.UNREACHABLE, false));
         } else {
           reject(
             new ControlError(
-              `cannot reach ${url.origin}: ${code || err.message}`,
+              `cannot reach ${url.origin}${code.startsWith('ESC_UPSTREAM') ? ' through --proxy-sauce' : ''}: ${
+                code.startsWith('ESC_UPSTREAM') ? err.message : code || err.message
+              }`,
               ExitCode.UNREACHABLE,
               true,
             ),
@@ -185,5 +197,36 @@ export class RestClient {
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/** An https.Agent whose connections are CONNECT tunnels through the --proxy-sauce proxy, with TLS inside. */
+class ProxiedAgent extends https.Agent {
+  constructor(
+    private readonly proxy: UpstreamProxy,
+    private readonly context: SecureContext,
+  ) {
+    super({ keepAlive: true, secureContext: context, minVersion: 'TLSv1.2' });
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    cb?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
+    const port = Number(options.port ?? 443);
+    connectVia(this.proxy, host, port, { timeoutMs: 15_000, secureContext: this.context }).then(
+      (raw) => {
+        const socket = tls.connect({
+          socket: raw,
+          servername: options.servername ?? (isIP(host) ? undefined : host),
+          secureContext: this.context,
+          minVersion: 'TLSv1.2',
+        });
+        cb?.(null, socket);
+      },
+      (err: Error) => cb?.(err, undefined as unknown as Duplex),
+    );
+    return undefined;
   }
 }

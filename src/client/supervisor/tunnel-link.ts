@@ -11,6 +11,7 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHt
 import { isIP } from 'node:net';
 import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../observability/log.js';
+import { connectVia, type UpstreamProxy } from '../egress/upstream.js';
 import {
   CONNECTION_WINDOW,
   CONNECT_PATH,
@@ -48,6 +49,8 @@ export interface LinkConfig {
   clientVersion: string;
   /** --http-tls-keylog-file: called with each NSS key log line of the tunnel connection's TLS. */
   keylog?: (line: Buffer) => void;
+  /** --proxy-sauce: the link is a CONNECT tunnel through this proxy, with TLS end to end inside it. */
+  proxy?: UpstreamProxy;
 }
 
 export interface LinkEvents {
@@ -78,12 +81,17 @@ export function splitHostPort(addr: string): { host: string; port: number } {
 }
 
 /** Dials, upgrades and returns the socket with any bytes read past the 101 response pushed back. */
-function connectAndUpgrade(cfg: LinkConfig): Promise<TLSSocket> {
+async function connectAndUpgrade(cfg: LinkConfig): Promise<TLSSocket> {
   const { host, port } = splitHostPort(cfg.edgeAddress);
+  const raw = cfg.proxy
+    ? await connectVia(cfg.proxy, host, port, {
+        timeoutMs: cfg.handshakeTimeoutMs,
+        secureContext: cfg.secureContext,
+      })
+    : undefined;
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host,
-      port,
+      ...(raw ? { socket: raw } : { host, port }),
       servername: isIP(host) ? undefined : host,
       secureContext: cfg.secureContext,
       minVersion: 'TLSv1.2',

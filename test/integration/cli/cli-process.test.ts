@@ -45,9 +45,9 @@ test('configuration errors: exit 2, one line naming flag and source, nothing on 
     ],
     [[...BASE, '--tunnel-nmae', 'x'], {}, /did you mean --tunnel-name\?/],
     [
-      [...BASE, '--rest-url', 'https://x/rest/v1', '--proxy', 'http://p:3128'],
+      [...BASE, '--rest-url', 'https://x/rest/v1', '--proxy-sauce-enable-kerberos-auth'],
       {},
-      /^sc: flag --proxy: not supported yet/m,
+      /^sc: flag --proxy-sauce-enable-kerberos-auth: not supported yet/m,
     ],
     [[...BASE, '--rest-url', 'https://x/rest/v1', '-T', 'a', '-D', 'b'], {}, /cannot be used together/],
     [

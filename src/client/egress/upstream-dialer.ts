@@ -1,0 +1,55 @@
+/**
+ * The pipeline's Dialer when --proxy or --pac is set: each target is reached through the fixed upstream proxy, or
+ * through the routes the PAC script returns for it, tried in order until one connects (SC5's fallback lists).
+ * With --proxy-localhost direct, localhost targets bypass the upstream proxy.
+ */
+import type net from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { connect, isLocalhostName, type DialPolicy } from './dialer.js';
+import type { PacEvaluator, PacRoute } from './pac.js';
+import type { Dialer, Target } from './pipeline.js';
+import { connectVia, type ProxyCredentials, type UpstreamProxy } from './upstream.js';
+
+export interface UpstreamDialerConfig {
+  policy: DialPolicy;
+  /** --proxy */
+  proxy?: UpstreamProxy;
+  /** --pac (takes precedence over --proxy, which SC5 does not allow together anyway). */
+  pac?: PacEvaluator;
+  /** Credentials for proxies without userinfo (the --auth hook). */
+  credentials?: ProxyCredentials;
+  /** Trust for https:// proxies: system roots plus --cacert-file. */
+  secureContext?: SecureContext;
+}
+
+/** The URL handed to FindProxyForURL: the pipeline knows host and port only, so 443 means https. */
+function pacUrl(t: Target): string {
+  const scheme = t.port === 443 ? 'https' : 'http';
+  const dflt = t.port === 443 || t.port === 80;
+  return `${scheme}://${t.hostname}${dflt ? '' : `:${t.port}`}/`;
+}
+
+export function upstreamDialer(cfg: UpstreamDialerConfig): Dialer {
+  const direct = (t: Target): Promise<net.Socket> => connect(cfg.policy, t.host, t.port);
+  return async (t: Target) => {
+    if (cfg.policy.proxyLocalhost === 'direct' && isLocalhostName(t.host)) return direct(t);
+    let routes: PacRoute[];
+    if (cfg.pac) routes = await cfg.pac.routes(pacUrl(t), t.host);
+    else if (cfg.proxy) routes = [{ kind: 'proxy', proxy: cfg.proxy }];
+    else routes = [{ kind: 'direct' }];
+    let last: unknown;
+    for (const r of routes) {
+      try {
+        if (r.kind === 'direct') return await direct(t);
+        return await connectVia(r.proxy, t.host, t.port, {
+          timeoutMs: cfg.policy.dialTimeoutMs,
+          credentials: cfg.credentials,
+          secureContext: cfg.secureContext,
+        });
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  };
+}
