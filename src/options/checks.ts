@@ -5,6 +5,8 @@
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { checkDomainRule } from '../server/routing/domain-rules.js';
+import { parseNetworks } from '../server/routing/direct-dial.js';
 
 const HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -83,17 +85,18 @@ export function restUrl(value: string): string | undefined {
 }
 
 /** A domain rule: a regular expression on the host name, `-` prefix to exclude, or the keyword `all`. */
+/** A domain rule (RE2, whole host name, leading - excludes; src/server/routing/domain-rules.ts). */
 export function domainRule(value: string): string | undefined {
-  if (/\s/.test(value)) return 'domain rules contain no spaces';
-  const re = value.startsWith('-') ? value.slice(1) : value;
-  if (re === '') return 'empty domain rule';
-  if (re === 'all') return undefined;
-  if (re.startsWith('*')) return `"${re}" is not a regular expression: write .*\\. instead of *.`;
+  return checkDomainRule(value);
+}
+
+/** A network for sc-server --direct-allow-networks: address/prefix or a bare address. */
+export function network(value: string): string | undefined {
   try {
-    new RegExp(re);
+    parseNetworks([value]);
     return undefined;
   } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
+    return (err as Error).message;
   }
 }
 

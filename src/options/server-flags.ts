@@ -138,6 +138,18 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
       'relayed by sc (docs/decisions/0006-splice.md); false: one stream per request.',
   },
   {
+    name: 'direct-allow-networks',
+    type: 'list',
+    default: [],
+    defaultText: 'none',
+    valueName: 'cidr',
+    group: 'Tunnels',
+    check: c.network,
+    description:
+      "Networks that direct routing (a tunnel's --direct-domains / --tunnel-domains) may reach although they are " +
+      'loopback, private or link-local, e.g. 10.1.0.0/16; repeatable. The server never dials its own listeners.',
+  },
+  {
     name: 'team-member-sharing',
     type: 'string',
     default: 'none',
@@ -294,6 +306,7 @@ export interface ServerOptions {
   queueTimeout: number;
   maxHeaderSize: number;
   proxySplice: 'true' | 'false';
+  directAllowNetworks: string[];
   teamMemberSharing: 'none' | 'team';
   webdriverUpstream: string[];
   webdriverProxyPorts: string;

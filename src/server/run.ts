@@ -19,6 +19,7 @@ import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
 import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
+import { parseNetworks } from './routing/direct-dial.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
 import { createServerMetrics } from './metrics.js';
 import { Registry } from './registry/registry.js';
@@ -44,6 +45,8 @@ export interface ServerConfig {
   maxHeaderSize: number;
   /** Splice keep-alive connections of plain requests (proxy/splice.ts); default true. */
   proxySplice?: boolean;
+  /** Private networks that direct routing may reach (sc-server --direct-allow-networks; routing/direct-dial.ts). */
+  directAllowNetworks?: string[];
   /** Where Prometheus /metrics is served on its own (plain HTTP); none when absent. */
   metrics?: ListenAddress | null;
   /** Also serve /metrics, unauthenticated, on the REST listener. */
@@ -265,12 +268,18 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
     tls: cert,
   });
+  // The server's own listening ports, which direct routing never dials (known once they listen).
+  let ownPorts: number[] = [];
   const proxy = createProxyEntry({
     registry,
     log: log.child('proxy'),
     maxHeaderSize: cfg.maxHeaderSize,
     splice: cfg.proxySplice ?? true,
     metrics,
+    direct: {
+      allowed: parseNetworks(cfg.directAllowNetworks ?? []),
+      ownPorts: () => ownPorts,
+    },
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
   });
 
@@ -307,6 +316,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const edgeAddr = await listen(edge, cfg.edge);
   const proxyAddr = await listen(proxy, cfg.proxy);
   const metricsAddr = metricsServer && cfg.metrics ? await listen(metricsServer, cfg.metrics) : null;
+  ownPorts = [restAddr.port, edgeAddr.port, proxyAddr.port, ...(metricsAddr ? [metricsAddr.port] : [])];
   edgeAddress = formatAddress(
     cfg.edge.host === '::' || cfg.edge.host === '0.0.0.0' ? cfg.publicHost : edgeAddr.address,
     edgeAddr.port,

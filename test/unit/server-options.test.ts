@@ -60,6 +60,7 @@ const PROPERTIES: Record<keyof ServerOptions, true> = {
   queueTimeout: true,
   maxHeaderSize: true,
   proxySplice: true,
+  directAllowNetworks: true,
   teamMemberSharing: true,
   webdriverUpstream: true,
   webdriverProxyPorts: true,

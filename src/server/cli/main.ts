@@ -69,6 +69,7 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerCo
     queueTimeoutMs: o.queueTimeout,
     maxHeaderSize: o.maxHeaderSize,
     proxySplice: o.proxySplice === 'true',
+    directAllowNetworks: o.directAllowNetworks,
     memberSharing: o.teamMemberSharing,
     gateway: gatewayFromOptions(o),
     tls,
