@@ -42,7 +42,7 @@ test('direct_domains go direct from the server, deny_domains get 403 naming host
   });
   const a = auth(server, 'rules');
 
-  const direct = await proxyGet(server, a, `${app.url}direct`);
+  const direct = await proxyGet(server, a, `${app.url}/direct`);
   assert.equal(direct.status, 200, direct.body);
   assert.equal(await sc.served(), 0, 'sc did not carry the direct request');
   assert.equal(app.requests.length, 1);
@@ -76,7 +76,7 @@ test('tunnel_domains: only matching hosts are tunnelled, every other host goes d
   const a = auth(server, 'only');
   assert.equal((await proxyGet(server, a, `http://localhost:${app.port}/t`)).status, 200);
   assert.equal(await sc.served(), 1, 'matching host (case-insensitive) tunnelled');
-  assert.equal((await proxyGet(server, a, `${app.url}d`)).status, 200);
+  assert.equal((await proxyGet(server, a, `${app.url}/d`)).status, 200);
   assert.equal(await sc.served(), 1, 'other host direct');
   assert.equal(app.requests.length, 2);
 });
@@ -85,7 +85,7 @@ test('without --direct-allow-networks direct routing refuses loopback; the serve
   const app = await startHttpApp();
   const strict = await startServer();
   await startClient(strict, { tunnelName: 'strict', args: ['--direct-domains', '.*'] });
-  const refused = await proxyGet(strict, auth(strict, 'strict'), `${app.url}x`);
+  const refused = await proxyGet(strict, auth(strict, 'strict'), `${app.url}/x`);
   assert.equal(refused.status, 403);
   assert.equal(refused.error, 'direct_denied');
   assert.match(refused.body, /127\.0\.0\.1 is a loopback, private or link-local address/);
@@ -139,13 +139,13 @@ test('the rules hold for a later request on a keep-alive connection to a tunnel 
   const sc = await startClient(server, { tunnelName: 'keep', args: ['--deny-domains', 'evil\\.test'] });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    const first = await get(server, agent, 'keep', `${app.url}first`);
+    const first = await get(server, agent, 'keep', `${app.url}/first`);
     assert.equal(first.status, 200);
     const second = await get(server, agent, 'keep', 'http://evil.test/second');
     assert.equal(second.reused, true, 'the same connection carried the second request');
     assert.equal(second.status, 403);
     assert.equal(second.error, 'denied');
-    const third = await get(server, agent, 'keep', `${app.url}third`);
+    const third = await get(server, agent, 'keep', `${app.url}/third`);
     assert.equal(third.status, 200);
     assert.equal(await sc.served(), 2, 'sc carried the two allowed requests only');
   } finally {
