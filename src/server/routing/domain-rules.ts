@@ -38,7 +38,9 @@ function compileOne(rule: string): { exclude: boolean; compiled: Compiled } {
       compiled: { source: rule, re: RE2JS.compile(`^(?:${pattern})$`, RE2JS.CASE_INSENSITIVE) },
     };
   } catch (err) {
-    throw new Error(`"${rule}" is an invalid regular expression (RE2 syntax): ${(err as Error).message}`);
+    throw new Error(`"${rule}" is an invalid regular expression (RE2 syntax): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -94,7 +96,7 @@ export class DomainRules {
       try {
         return new RuleSet(rules);
       } catch (err) {
-        throw new Error(`${key}: ${(err as Error).message}`);
+        throw new Error(`${key}: ${(err as Error).message}`, { cause: err });
       }
     };
     this.tunnel = build('tunnel_domains', lists.tunnelDomains);
