@@ -17,7 +17,9 @@ import {
   startHttpApp,
   startServer,
   startTcpEcho,
+  startWsEcho,
   type TestServer,
+  wsThroughProxy,
 } from '../../kit/index.js';
 
 after(cleanup);
@@ -172,4 +174,23 @@ test('bad rules in the create body are refused with 400 naming the rule; nothing
   assert.match(both.text, /tunnel_domains and direct_domains exclude each other/);
   const list = await rest(server, 'GET', path, creds);
   assert.deepEqual(list.json, []);
+});
+
+test('WebSocket upgrades follow the rules: direct ones reach the app, denied ones are refused', async () => {
+  const echo = await startWsEcho();
+  const server = await startServer({ args: ALLOW_LOOPBACK });
+  const sc = await startClient(server, {
+    tunnelName: 'ws',
+    args: ['--direct-domains', '127\\.0\\.0\\.1', '--deny-domains', 'localhost'],
+  });
+  const a = auth(server, 'ws');
+  const ws = await wsThroughProxy(server, a, `${echo.url}/direct`);
+  const reply = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
+  ws.send('over the direct path');
+  assert.equal(await reply, 'over the direct path');
+  ws.close();
+  assert.equal(echo.headers.length, 1, 'the upgrade reached the app');
+  await assert.rejects(wsThroughProxy(server, a, `ws://localhost:${echo.port}/denied`), /403/);
+  assert.equal(echo.headers.length, 1, 'the denied upgrade did not');
+  assert.equal(await sc.served(), 0);
 });
