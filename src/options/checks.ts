@@ -87,7 +87,10 @@ export function restUrl(value: string): string | undefined {
   return undefined;
 }
 
-/** A domain rule: a regular expression on the host name, `-` prefix to exclude, or the keyword `all`. */
+/**
+ * A domain rule: a regular expression on the host name, `-` prefix to exclude, or the keyword `all`. The server compiles rules with RE2 (src/server/routing/domain-rules.ts) and refuses the create
+ * body naming a rule RE2 rejects; sc (which carries no RE2) checks the form here.
+ */
 export function domainRule(value: string): string | undefined {
   if (/\s/.test(value)) return 'domain rules contain no spaces';
   const re = value.startsWith('-') ? value.slice(1) : value;
@@ -100,6 +103,17 @@ export function domainRule(value: string): string | undefined {
   } catch (err) {
     return `invalid regular expression: ${(err as Error).message}`;
   }
+}
+
+/** A network for sc-server --direct-allow-networks: address/prefix or a bare address. */
+export function network(value: string): string | undefined {
+  const [addr = '', len] = value.split('/');
+  const type = isIP(addr);
+  const max = type === 4 ? 32 : 128;
+  if (!type || (len !== undefined && (!/^\d{1,3}$/.test(len) || Number(len) > max))) {
+    return `"${value}" is not a network (address/prefix, e.g. 127.0.0.1/32)`;
+  }
+  return undefined;
 }
 
 function dataUrl(value: string): string | undefined {

@@ -211,6 +211,18 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
       'Stopped tunnels are deleted from the store (and REST history) this long after they stopped.',
   },
   {
+    name: 'direct-allow-networks',
+    type: 'list',
+    default: [],
+    defaultText: 'none',
+    valueName: 'cidr',
+    group: 'Tunnels',
+    check: c.network,
+    description:
+      "Networks that direct routing (a tunnel's --direct-domains / --tunnel-domains) may reach although they are " +
+      'loopback, private or link-local, e.g. 10.1.0.0/16; repeatable. The server never dials its own listeners.',
+  },
+  {
     name: 'team-member-sharing',
     type: 'string',
     default: 'none',
@@ -374,6 +386,7 @@ export interface ServerOptions {
   maxTunnelsPerUser: number;
   maxTunnelsPerOrg: number;
   tunnelHistoryRetention: number;
+  directAllowNetworks: string[];
   teamMemberSharing: 'none' | 'team';
   webdriverUpstream: string[];
   webdriverProxyPorts: string;

@@ -16,6 +16,7 @@ export const proxyErrors = {
   tunnel_not_found: { status: 403, text: 'no running tunnel with that name is available to this account' },
   tunnel_forbidden: { status: 403, text: 'this account may not use that tunnel' },
   denied: { status: 403, text: 'the tunnel client refused to proxy to this host' },
+  direct_denied: { status: 403, text: 'direct routing may not reach this address' },
   localhost_denied: { status: 403, text: 'localhost proxying is disabled (sc run --proxy-localhost)' },
   header_too_large: { status: 431, text: 'request header fields too large' },
   tunnel_unavailable: { status: 503, text: 'the tunnel has no usable connection' },

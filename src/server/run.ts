@@ -19,6 +19,7 @@ import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
 import { loadOrCreatePki } from './pki/ca.js';
 import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
+import { parseNetworks } from './routing/direct-dial.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
 import { normalizeIp } from './proxy/client-address.js';
 import { createServerMetrics } from './metrics.js';
@@ -57,6 +58,8 @@ export interface ServerConfig {
   quotas?: { perUser: number; perOrg: number };
   /** Stopped tunnels are deleted this long after they stopped (default 30 days). */
   historyRetentionMs?: number;
+  /** Private networks that direct routing may reach (sc-server --direct-allow-networks; routing/direct-dial.ts). */
+  directAllowNetworks?: string[];
   /** Where Prometheus /metrics is served on its own (plain HTTP); none when absent. */
   metrics?: ListenAddress | null;
   /** Also serve /metrics, unauthenticated, on the REST listener. */
@@ -284,6 +287,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
     tls: cert,
   });
+  // The server's own listening ports, which direct routing never dials (known once they listen).
+  let ownPorts: number[] = [];
   const proxy = createProxyEntry({
     registry,
     log: log.child('proxy'),
@@ -294,6 +299,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     maxConnectionsPerSource: cfg.maxConnectionsPerSource,
     trustedProxies,
     metrics,
+    direct: {
+      allowed: parseNetworks(cfg.directAllowNetworks ?? []),
+      ownPorts: () => ownPorts,
+    },
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
   });
 
@@ -330,6 +339,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const edgeAddr = await listen(edge, cfg.edge);
   const proxyAddr = await listen(proxy, cfg.proxy);
   const metricsAddr = metricsServer && cfg.metrics ? await listen(metricsServer, cfg.metrics) : null;
+  ownPorts = [restAddr.port, edgeAddr.port, proxyAddr.port, ...(metricsAddr ? [metricsAddr.port] : [])];
   edgeAddress = formatAddress(
     cfg.edge.host === '::' || cfg.edge.host === '0.0.0.0' ? cfg.publicHost : edgeAddr.address,
     edgeAddr.port,

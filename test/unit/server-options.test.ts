@@ -67,6 +67,7 @@ const PROPERTIES: Record<keyof ServerOptions, true> = {
   maxTunnelsPerUser: true,
   maxTunnelsPerOrg: true,
   tunnelHistoryRetention: true,
+  directAllowNetworks: true,
   teamMemberSharing: true,
   webdriverUpstream: true,
   webdriverProxyPorts: true,

@@ -77,6 +77,7 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerCo
     trustedProxies: o.trustedProxies,
     quotas: { perUser: o.maxTunnelsPerUser, perOrg: o.maxTunnelsPerOrg },
     historyRetentionMs: o.tunnelHistoryRetention,
+    directAllowNetworks: o.directAllowNetworks,
     memberSharing: o.teamMemberSharing,
     gateway: gatewayFromOptions(o),
     tls,

@@ -188,15 +188,8 @@ export function forwardConnect(
   openPipe(conn, authority, socket, {}, onOpen, retry);
 }
 
-/** Absolute-form upgrade (ws://): a byte pipe that starts with the request, rewritten to origin form. */
-export function forwardUpgrade(
-  conn: TunnelConnection,
-  req: IncomingMessage,
-  url: URL,
-  socket: Duplex,
-  head: Buffer,
-): void {
-  const port = url.port || '80';
+/** The head of an absolute-form upgrade request rewritten to origin form, for the target. */
+export function upgradeHead(req: IncomingMessage, url: URL): Buffer {
   const lines = [`${req.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
@@ -206,13 +199,25 @@ export function forwardUpgrade(
     lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
   }
   lines.push(`Via: ${withVia(req.headers.via, req.httpVersion)}`);
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
+/** Absolute-form upgrade (ws://): a byte pipe that starts with the request, rewritten to origin form. */
+export function forwardUpgrade(
+  conn: TunnelConnection,
+  req: IncomingMessage,
+  url: URL,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  const port = url.port || '80';
   openPipe(
     conn,
     `${url.hostname}:${port}`,
     socket,
     { 'x-sluice-upgrade': String(req.headers.upgrade ?? '') },
     (stream) => {
-      stream.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
+      stream.write(upgradeHead(req, url));
       if (head.length) stream.write(head);
     },
   );

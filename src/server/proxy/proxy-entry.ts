@@ -22,6 +22,10 @@ import { forwardConnect, forwardHttp, forwardSplice, forwardUpgrade } from './fo
 import { sniff, type FirstRequest } from './splice.js';
 import { parseProxyAuthorization, type ProxyCredentials } from './proxy-credentials.js';
 import { clientAddress, normalizeIp } from './client-address.js';
+import { BlockList } from 'node:net';
+import { rulesOf, type Route } from '../routing/domain-rules.js';
+import type { DirectPolicy } from '../routing/direct-dial.js';
+import { forwardConnectDirect, forwardHttpDirect, forwardUpgradeDirect } from './direct.js';
 
 export interface RouteTarget {
   ownerId: string;
@@ -55,6 +59,11 @@ export interface ProxyEntryDeps {
   maxConnectionsPerSource?: number;
   /** Load balancers: not limited, and their X-Forwarded-For names the client (client-address.ts). */
   trustedProxies?: ReadonlySet<string>;
+  /**
+   * What direct routing (a tunnel's --direct-domains / --tunnel-domains) may reach (routing/direct-dial.ts).
+   * Default: nothing private, and not this proxy entry's own port.
+   */
+  direct?: DirectPolicy;
 }
 
 type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
@@ -139,6 +148,29 @@ function dispatch(
   );
 }
 
+/**
+ * Where the tunnel's domain rules (sent by sc at creation, docs/routing.md) send a request for `host`: through
+ * the tunnel, direct from the server, or nowhere (403 denied, the body naming host and rule).
+ */
+function routeHost(deps: ProxyEntryDeps, conn: TunnelConnection, host: string): Route | Denied {
+  const record = deps.registry.get(conn.tunnelId)?.record;
+  if (!record) return { action: 'tunnel' };
+  const rules = rulesOf(record);
+  if (rules instanceof Error)
+    return { error: 'denied', detail: `the tunnel's domain rules are invalid: ${rules.message}` };
+  const r = rules.decide(host);
+  if (r.action === 'deny') return { error: 'denied', detail: `host "${host}" matches ${r.rule}` };
+  return r;
+}
+
+/** True when the tunnel has domain rules: its connections are not spliced, so every request is routed here. */
+function hasRules(deps: ProxyEntryDeps, conn: TunnelConnection): boolean {
+  const record = deps.registry.get(conn.tunnelId)?.record;
+  if (!record) return false;
+  const rules = rulesOf(record);
+  return rules instanceof Error || rules.any;
+}
+
 /** host:port of an absolute-form URL; null when it is not http(s)/ws(s). */
 function absoluteTarget(url: string | undefined): URL | null {
   if (!url || !/^(https?|wss?):\/\//i.test(url)) return null;
@@ -181,6 +213,13 @@ export function closeProxyEntry(server: http.Server): Promise<void> {
 
 export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
   const count = counter(deps);
+  const direct: DirectPolicy = deps.direct ?? {
+    allowed: new BlockList(),
+    ownPorts: () => {
+      const a = server.address();
+      return a && typeof a === 'object' ? [a.port] : [];
+    },
+  };
   const maxHeaderSize = deps.maxHeaderSize ?? 16 * 1024;
   const headerTimeout = deps.headerTimeoutMs ?? 5_000;
   const idleTimeout = deps.idleTimeoutMs ?? 300_000;
@@ -214,7 +253,12 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
       deps,
       req,
       (d) => sendError(res, d.error, d.detail, d.headers),
-      (conn, retry) => forwardHttp(conn, req, res, url, retry),
+      (conn, retry) => {
+        const r = routeHost(deps, conn, url.hostname);
+        if ('error' in r) return sendError(res, r.error, r.detail);
+        if (r.action === 'direct') return forwardHttpDirect(direct, req, res, url);
+        forwardHttp(conn, req, res, url, retry);
+      },
     );
   });
 
@@ -231,7 +275,16 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
       deps,
       req,
       (d) => writeSocketError(socket, d.error, d.detail, d.headers),
-      (conn, retry) => forwardConnect(conn, authority, socket, head, retry),
+      (conn, retry) => {
+        const colon = authority.lastIndexOf(':');
+        const host = authority.slice(0, colon);
+        const r = routeHost(deps, conn, host);
+        if ('error' in r) return writeSocketError(socket, r.error, r.detail);
+        if (r.action === 'direct') {
+          return forwardConnectDirect(direct, host, Number(authority.slice(colon + 1)), socket, head);
+        }
+        forwardConnect(conn, authority, socket, head, retry);
+      },
     );
   });
 
@@ -248,7 +301,12 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
       deps,
       req,
       (d) => writeSocketError(socket, d.error, d.detail, d.headers),
-      (conn) => forwardUpgrade(conn, req, url, socket, head),
+      (conn) => {
+        const r = routeHost(deps, conn, url.hostname);
+        if ('error' in r) return writeSocketError(socket, r.error, r.detail);
+        if (r.action === 'direct') return forwardUpgradeDirect(direct, req, url, socket, head);
+        forwardUpgrade(conn, req, url, socket, head);
+      },
     );
   });
 
@@ -350,9 +408,10 @@ function splice(
       countOnce(proxyErrors[d.error].status, d.error);
     },
     (conn, retry, own) => {
-      if (!own) {
+      if (!own || hasRules(deps, conn)) {
         // Someone else's shared tunnel: its owner's sc must not see this requester's credentials, so each
-        // request goes on its own stream, with Proxy-Authorization removed, as before.
+        // request goes on its own stream, with Proxy-Authorization removed, as before. The same for a tunnel
+        // with domain rules: every request on the connection must be routed by them, here.
         counted = true;
         socket.unshift(bytes);
         fallback(socket);

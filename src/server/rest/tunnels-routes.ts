@@ -20,6 +20,7 @@ import {
   type MemberSharing,
 } from '../accounts/permissions.js';
 import { RestError, type RestContext, type Router } from './router.js';
+import { checkDomainRule, DomainRules } from '../routing/domain-rules.js';
 import { tunnelJson } from './tunnel-json.js';
 
 export interface TunnelRoutesDeps {
@@ -44,6 +45,31 @@ function stringList(body: Record<string, unknown>, key: string): string[] {
   return v;
 }
 
+/** The domain rules compile (RE2) and the exclusive lists are not both set (docs/routing.md). */
+function checkRules(input: CreateTunnelInput): void {
+  try {
+    new DomainRules(input);
+  } catch (err) {
+    throw new RestError(400, 'invalid_request', (err as Error).message);
+  }
+  for (const [key, list] of [
+    ['tls_resign_domains', input.tlsResignDomains],
+    ['tls_passthrough_domains', input.tlsPassthroughDomains],
+  ] as const) {
+    for (const rule of list) {
+      const problem = checkDomainRule(rule);
+      if (problem) throw new RestError(400, 'invalid_request', `${key}: ${problem}`);
+    }
+  }
+  if (input.tlsResignDomains.length > 0 && input.tlsPassthroughDomains.length > 0) {
+    throw new RestError(
+      400,
+      'invalid_request',
+      'tls_resign_domains and tls_passthrough_domains exclude each other',
+    );
+  }
+}
+
 export function parseCreateBody(raw: unknown): CreateTunnelInput {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new RestError(400, 'invalid_request', 'body must be a JSON object');
@@ -62,7 +88,7 @@ export function parseCreateBody(raw: unknown): CreateTunnelInput {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new RestError(400, 'invalid_request', 'metadata must be an object');
   }
-  return {
+  const input: CreateTunnelInput = {
     name,
     tunnelPool: pool,
     shared,
@@ -73,6 +99,8 @@ export function parseCreateBody(raw: unknown): CreateTunnelInput {
     tlsResignDomains: stringList(b, 'tls_resign_domains'),
     tlsPassthroughDomains: stringList(b, 'tls_passthrough_domains'),
   };
+  checkRules(input);
+  return input;
 }
 
 export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): void {

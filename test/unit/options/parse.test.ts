@@ -298,8 +298,6 @@ test('mutually exclusive pairs are refused, naming both flags and sources', () =
 
 test('flags whose behaviour is not there yet: validated, then refused', () => {
   const cases: [string[], RegExp][] = [
-    [['--tunnel-domains', '.*\\.example\\.com'], /^flag --tunnel-domains: not supported yet/],
-    [['--deny-domains', 'ads'], /^flag --deny-domains: not supported yet/],
     [['--tls-passthrough-domains', '.*'], /^flag --tls-passthrough-domains: not supported yet/],
     [['--tls-resign-domains', 'a\\.com'], /^flag --tls-resign-domains: not supported yet/],
     [['--proxy-sauce-enable-kerberos-auth'], /^flag --proxy-sauce-enable-kerberos-auth: not supported yet/],
@@ -310,8 +308,8 @@ test('flags whose behaviour is not there yet: validated, then refused', () => {
   ];
   for (const [argv, re] of cases) refused(() => parse(argv), re);
   refused(
-    () => parse([], { SAUCE_DENY_DOMAINS: 'x' }),
-    /not supported yet \(set from env SAUCE_DENY_DOMAINS\)/,
+    () => parse([], { SAUCE_TLS_PASSTHROUGH_DOMAINS: 'x' }),
+    /not supported yet \(set from env SAUCE_TLS_PASSTHROUGH_DOMAINS\)/,
   );
   // Syntax first: a bad value is reported as bad, not as unsupported.
   refused(
