@@ -2,7 +2,7 @@
  * Regenerates docs/cli.md, docs/config.md, docs/server-cli.md and the options table of docs/server.md (between
  * its BEGIN/END markers) from the flag registries: `node dist/scripts/gen-docs.js`.
  * The output goes through prettier (the repository's format check covers docs/), and
- * test/options/docs-fresh.test.ts fails when the committed files differ from it.
+ * test/unit/options/docs-fresh.test.ts fails when the committed files differ from it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * docs/cli.md, docs/config.md, docs/server-cli.md and the options table of docs/server.md, generated from the
- * registries (scripts/gen-docs.ts writes them; test/options/docs-fresh.test.ts fails when they are stale).
+ * registries (scripts/gen-docs.ts writes them; test/unit/options/docs-fresh.test.ts fails when they are stale).
  */
 import { renderConfigTemplate } from './config-template.js';
 import { envName, GROUPS, SERVER_GROUPS, type FlagDef } from './flag.js';

@@ -1,7 +1,7 @@
 /**
  * Who may start, share, use and stop tunnels: the role table, as pure functions over accounts (with their teams)
- * and tunnel records. docs/roles.md shows the same table; test/control-plane/permissions.test.ts checks every
- * cell of the `team` setting, test/unit/member-sharing.test.ts what the default changes.
+ * and tunnel records. docs/roles.md shows the same table; test/unit/control-plane/permissions.test.ts checks every
+ * cell of the `team` setting, test/unit/control-plane/member-sharing.test.ts what the default changes.
  *
  *   role             shares with                         uses tunnels of                 stops tunnels of
  *   org admin        any user                            any user                        any user

@@ -3,21 +3,14 @@
  * (src/options/server-flags.ts, group "WebDriver gateway"); gatewayFromOptions turns the parsed values into
  * GatewayConfig.
  */
+import type { ServerOptions } from '../../options/server-flags.js';
 /** `N` (that many ports the OS picks: one node only) or `FROM-TO` (the same range on every node). */
 export type PortSpec = { count: number } | { from: number; to: number };
 
-export function parsePortSpec(value: string, flag: string): PortSpec {
-  const range = /^(\d{1,5})-(\d{1,5})$/.exec(value);
-  if (range) {
-    const from = Number(range[1]);
-    const to = Number(range[2]);
-    if (from < 1 || to > 65535 || to < from || to - from >= 4096) {
-      throw new Error(`${flag}: "${value}" must be FROM-TO within 1-65535, at most 4096 ports`);
-    }
-    return { from, to };
-  }
-  if (/^\d{1,4}$/.test(value) && Number(value) >= 1 && Number(value) <= 4096) return { count: Number(value) };
-  throw new Error(`${flag}: "${value}" is neither a port count (1-4096) nor a range FROM-TO`);
+/** A value the registry's portSpec check accepted (src/options/checks.ts): `N` or `FROM-TO`. */
+export function parsePortSpec(value: string): PortSpec {
+  const [from, to] = value.split('-').map(Number);
+  return to === undefined ? { count: from! } : { from: from!, to };
 }
 
 export interface GatewayConfig {
@@ -44,18 +37,21 @@ export const GATEWAY_DEFAULTS: GatewayConfig = {
 };
 
 /** The gateway's settings from `sc-server start`'s parsed options (declared in src/options/server-flags.ts). */
-export function gatewayFromOptions(o: {
-  webdriverUpstream: string[];
-  webdriverProxyPorts: string;
-  webdriverProxyHost: string;
-  webdriverTrustSpki: string[];
-  webdriverNewSessionTimeout: number;
-  webdriverCommandTimeout: number;
-  webdriverIdleTimeout: number;
-}): GatewayConfig {
+export function gatewayFromOptions(
+  o: Pick<
+    ServerOptions,
+    | 'webdriverUpstream'
+    | 'webdriverProxyPorts'
+    | 'webdriverProxyHost'
+    | 'webdriverTrustSpki'
+    | 'webdriverNewSessionTimeout'
+    | 'webdriverCommandTimeout'
+    | 'webdriverIdleTimeout'
+  >,
+): GatewayConfig {
   return {
     upstreams: o.webdriverUpstream.map((u) => new URL(u)),
-    proxyPorts: parsePortSpec(o.webdriverProxyPorts, '--webdriver-proxy-ports'),
+    proxyPorts: parsePortSpec(o.webdriverProxyPorts),
     ...(o.webdriverProxyHost ? { proxyHost: o.webdriverProxyHost } : {}),
     trustSpki: o.webdriverTrustSpki,
     newSessionTimeoutMs: o.webdriverNewSessionTimeout,

@@ -1,7 +1,7 @@
 /**
  * The role table of sc5-behaviour.md section 4 ("Sharing"), cell by cell: who may use and who may stop whose
  * tunnel, shared and not shared, across two teams and two orgs. That table is sc-server's
- * `--team-member-sharing team` setting; test/unit/member-sharing.test.ts checks the default.
+ * `--team-member-sharing team` setting; test/unit/control-plane/member-sharing.test.ts checks the default.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,35 +12,14 @@ import {
   canUseTunnel,
   tunnelsVisibleTo,
 } from '../../../src/server/accounts/permissions.js';
-import type { Account, Role, TunnelRecord } from '../../../src/server/store/types.js';
+import type { Account, Role } from '../../../src/server/store/types.js';
+import { tunnelRecord } from './records.js';
 
 function account(id: string, role: Role, orgId: string, teamIds: string[], disabled = false): Account {
   return { id, username: id, role, orgId, teamIds, createdAt: 0, disabled };
 }
 
-function tunnel(owner: Account, shared: '' | 'all'): TunnelRecord {
-  return {
-    id: `${owner.id}-${shared || 'private'}`,
-    owner: owner.username,
-    ownerId: owner.id,
-    name: 'ci',
-    status: 'running',
-    tunnelPool: false,
-    shared,
-    metadata: {},
-    tunnelDomains: [],
-    directDomains: [],
-    denyDomains: [],
-    tlsResignDomains: [],
-    tlsPassthroughDomains: [],
-    tokenHash: '',
-    creationTime: 0,
-    lastConnected: null,
-    shutdownTime: null,
-    shutdownReason: null,
-    userShutdown: null,
-  };
-}
+const tunnel = tunnelRecord;
 
 // Org o1 with teams A and B; org o2 with team C.
 const people = {

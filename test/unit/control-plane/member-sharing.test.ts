@@ -10,35 +10,16 @@ import {
   canUseTunnel,
   tunnelsVisibleTo,
   type MemberSharing,
-} from '../../src/server/accounts/permissions.js';
-import type { Account, Role, TunnelRecord } from '../../src/server/store/types.js';
+} from '../../../src/server/accounts/permissions.js';
+import type { Account, Role, TunnelRecord } from '../../../src/server/store/types.js';
+import { tunnelRecord } from './records.js';
 
 function account(id: string, role: Role, teamIds: string[], orgId = 'o1'): Account {
   return { id, username: id, role, orgId, teamIds, createdAt: 0, disabled: false };
 }
 
 function tunnel(owner: Account, shared: '' | 'all' = 'all'): TunnelRecord {
-  return {
-    id: `${owner.id}-${shared || 'private'}`,
-    owner: owner.username,
-    ownerId: owner.id,
-    name: 'ci',
-    status: 'running',
-    tunnelPool: false,
-    shared,
-    metadata: {},
-    tunnelDomains: [],
-    directDomains: [],
-    denyDomains: [],
-    tlsResignDomains: [],
-    tlsPassthroughDomains: [],
-    tokenHash: '',
-    creationTime: 0,
-    lastConnected: null,
-    shutdownTime: null,
-    shutdownReason: null,
-    userShutdown: null,
-  };
+  return tunnelRecord(owner, shared);
 }
 
 const OA = account('OA', 'org_admin', []);
