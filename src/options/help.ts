@@ -3,16 +3,35 @@ import { defaultLabel } from './docs.js';
 import { SERVER_GROUPS, type FlagDef } from './flag.js';
 import { SERVER_ENV_ALIASES, SERVER_FLAGS, serverEnvName } from './server-flags.js';
 
-function flagLine(f: FlagDef): string {
+/**
+ * One flag's help line, as `sc run --help` and `sc-server start --help` print it: names and value, then the
+ * description, allowed values, default and env names, aligned at `column`.
+ */
+export function flagHelpLine(f: FlagDef, envNames: readonly string[], column: number): string {
   const value = f.valueName ?? (f.type === 'bool' ? '' : f.type);
   const names = `${f.short ? `-${f.short}, ` : '    '}--${f.name} ${value}`.trimEnd();
   const def = defaultLabel(f);
   const parts = [f.description];
   if (f.values) parts.push(`(${f.values.filter((v) => v !== '').join('|')})`);
   if (def && f.type !== 'bool') parts.push(`(default ${def})`);
-  parts.push(`[${[serverEnvName(f.name), ...(SERVER_ENV_ALIASES[f.name] ?? [])].join(', ')}]`);
-  const pad = names.length >= 40 ? '\n' + ' '.repeat(42) : ' '.repeat(42 - 2 - names.length);
+  if (f.unsupported) parts.push('[not supported yet]');
+  parts.push(`[${envNames.join(', ')}]`);
+  const pad = names.length >= column - 2 ? '\n' + ' '.repeat(column) : ' '.repeat(column - 2 - names.length);
   return `  ${names}${pad}${parts.join(' ')}`;
+}
+
+/** The flags of a registry by group (hidden ones left out), each group a heading and its help lines. */
+export function flagSections(
+  flags: readonly FlagDef[],
+  groups: readonly string[],
+  line: (f: FlagDef) => string,
+): string[] {
+  const out: string[] = [];
+  for (const group of groups) {
+    const inGroup = flags.filter((f) => f.group === group && !f.hidden);
+    if (inGroup.length > 0) out.push('', `${group}:`, ...inGroup.map(line));
+  }
+  return out;
 }
 
 export function serverStartHelp(): string {
@@ -23,11 +42,11 @@ export function serverStartHelp(): string {
     'Usage:',
     '  sc-server start [flags]',
   ];
-  for (const group of SERVER_GROUPS) {
-    const flags = SERVER_FLAGS.filter((f) => f.group === group && !f.hidden);
-    if (flags.length === 0) continue;
-    out.push('', `${group}:`, ...flags.map(flagLine));
-  }
+  out.push(
+    ...flagSections(SERVER_FLAGS, SERVER_GROUPS, (f) =>
+      flagHelpLine(f, [serverEnvName(f.name), ...(SERVER_ENV_ALIASES[f.name] ?? [])], 42),
+    ),
+  );
   out.push(
     '',
     'Every flag is also an env var (SLUICE_SERVER_ + NAME; older SC_* names in brackets still work) and a',

@@ -30,6 +30,20 @@ const USER = 'alice';
 const KEY = randomBytes(18).toString('base64url');
 let images: { client: string; server: string; id: string };
 
+/** The env a client container gets: only the account, where the server is and whom to trust (as the seed). */
+function clientEnv(server: { info: { rest_url: string }; caPem: string }): string[] {
+  return [
+    '-e',
+    `SAUCE_USERNAME=${USER}`,
+    '-e',
+    `SAUCE_ACCESS_KEY=${KEY}`,
+    '-e',
+    `SAUCE_REST_URL=${server.info.rest_url}`,
+    '-e',
+    `SAUCE_CACERT_FILE=data:base64,${Buffer.from(server.caPem).toString('base64')}`,
+  ];
+}
+
 before(async () => {
   await requirePodman();
   images = await buildImages();
@@ -127,14 +141,7 @@ test('images: non-root, pulled nothing, a client container becomes healthy again
     '--network=host',
     '--hostname',
     `ci-${images.id}`,
-    '-e',
-    `SAUCE_USERNAME=${USER}`,
-    '-e',
-    `SAUCE_ACCESS_KEY=${KEY}`,
-    '-e',
-    `SAUCE_REST_URL=${server.info.rest_url}`,
-    '-e',
-    `SAUCE_CACERT_FILE=data:base64,${Buffer.from(server.caPem).toString('base64')}`,
+    ...clientEnv(server),
     '-e',
     `SAUCE_API_ADDRESS=127.0.0.1:${apiPort}`,
     images.client,
@@ -188,14 +195,7 @@ test('images: the CI background step of SC5 docs, readiness loop verbatim on loc
     name,
     ...PODMAN_RUN_FLAGS,
     `--network=ns:/run/netns/${ns}`,
-    '-e',
-    `SAUCE_USERNAME=${USER}`,
-    '-e',
-    `SAUCE_ACCESS_KEY=${KEY}`,
-    '-e',
-    `SAUCE_REST_URL=${server.info.rest_url}`,
-    '-e',
-    `SAUCE_CACERT_FILE=data:base64,${Buffer.from(server.caPem).toString('base64')}`,
+    ...clientEnv(server),
     images.client,
   ]);
   const loop = await run('ip', ['netns', 'exec', ns, 'bash', '-c', SEED_READINESS_LOOP], 90_000);
