@@ -1,0 +1,234 @@
+/**
+ * sc-server on the PostgreSQL store with real processes: a tunnel's whole life through it, the database stopped
+ * and started under a running server (readiness 503 and REST 503 store_unavailable, no crash, then recovery with
+ * nothing lost), a database down at start, the password kept out of logs, errors and the process title, and the
+ * embedded store refusing a second server on its data directory.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import {
+  cleanup,
+  NodeProcess,
+  proxyGet,
+  rest,
+  SERVER_MAIN,
+  startClient,
+  startHttpApp,
+  startServer,
+  tempDir,
+  waitFor,
+  type TestServer,
+} from '../../kit/index.js';
+import { postgresMissing, startPostgres } from '../../kit/postgres.js';
+
+after(cleanup);
+
+const PASSWORD = 'pg-s3cret-Passw0rd';
+
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const k of Object.keys(env))
+    if (k.startsWith('SC_') || k.startsWith('SAUCE_') || k.startsWith('SLUICE_') || k.startsWith('PG'))
+      delete env[k];
+  return { ...env, ...extra };
+}
+
+/** GET a path of the REST listener (readiness, health), trusting the server's CA. */
+function restGet(server: TestServer, path: string): Promise<{ status: number; body: string }> {
+  const u = new URL(server.restUrl);
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      { host: u.hostname, port: u.port, path, ca: server.caPem, timeout: 15_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+const withPassword = (url: string): string => url.replace('postgres@', `postgres:${PASSWORD}@`);
+
+describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
+  test('tunnels run through a postgres store, which survives the database going away and coming back', async () => {
+    const pg = await startPostgres();
+    const url = withPassword(await pg.newDatabase('server'));
+    const app = await startHttpApp();
+    const server = await startServer({
+      args: ['--store', url, '--store-connect-timeout', '1s', '--store-statement-timeout', '2s'],
+      env: { SLUICE_SERVER_STORE_POOL_SIZE: '3' },
+    });
+    assert.match(server.logs(), /opened store/);
+    assert.ok(server.logs().includes(url.replace(PASSWORD, '****')), server.logs());
+    const admin = server.admin;
+    const client = await startClient(server, { tunnelName: 'pg-ci' });
+    const auth = { username: admin.username, accessKey: admin.accessKey, tunnel: 'pg-ci' };
+    const ok = await proxyGet(server, auth, `${app.url}/hello`);
+    assert.equal(ok.status, 200, ok.body);
+    const before = await rest<{ id: string }[]>(server, 'GET', `/${admin.username}/tunnels`, admin);
+    assert.equal(before.status, 200);
+    assert.equal((await restGet(server, '/readyz')).status, 200);
+
+    // The database goes away: readiness turns 503, REST answers 503 store_unavailable, nothing crashes.
+    await pg.stop();
+    await waitFor(
+      'readyz 503 while PostgreSQL is down',
+      async () => (await restGet(server, '/readyz')).status === 503,
+    );
+    const down = await rest<{ code: string; error: string }>(
+      server,
+      'POST',
+      `/${admin.username}/tunnels`,
+      admin,
+      {
+        tunnel_name: 'while-down',
+      },
+    );
+    assert.equal(down.status, 503, JSON.stringify(down.json));
+    assert.equal(down.json.code, 'store_unavailable');
+    assert.ok(!JSON.stringify(down.json).includes('127.0.0.1'), 'the database address stays in the log');
+    const viaProxy = await proxyGet(
+      server,
+      { ...auth, accessKey: admin.accessKey + 'x' },
+      `${app.url}/hello`,
+    );
+    assert.equal(viaProxy.status, 503);
+    assert.equal(viaProxy.error, 'store_unavailable');
+    assert.equal((await restGet(server, '/healthz')).status, 200, 'liveness stays up: no restart loop');
+    assert.ok(server.running);
+
+    // Back: ready again, the tunnel history is intact and new writes work.
+    await pg.start();
+    await waitFor(
+      'readyz 200 after PostgreSQL is back',
+      async () => (await restGet(server, '/readyz')).status === 200,
+    );
+    const after2 = await rest<string[]>(server, 'GET', `/${admin.username}/tunnels`, admin);
+    assert.equal(after2.status, 200);
+    assert.deepEqual(after2.json, before.json);
+    const again = await proxyGet(server, auth, `${app.url}/hello`);
+    assert.equal(again.status, 200, again.body);
+    await client.stop();
+    assert.match(server.logs(), /store unavailable: not ready/);
+    assert.match(server.logs(), /store available again/);
+    assert.ok(!server.logs().includes(PASSWORD), 'the password is never logged');
+    const title = readFileSync(`/proc/${server.proc.pid}/cmdline`, 'utf8');
+    assert.ok(!title.includes(PASSWORD), `process title: ${title}`);
+    assert.equal(await server.stop(), 0, server.logs());
+  });
+
+  test('a database down at start: retried with backoff, then a clear error without the password', async () => {
+    const pg = await startPostgres();
+    const url = withPassword(await pg.newDatabase('down'));
+    await pg.stop();
+    const dir = await tempDir('sluice-pg-down-');
+    const p = new NodeProcess(
+      'sc-server',
+      SERVER_MAIN,
+      [
+        'start',
+        '--data-dir',
+        join(dir, 'data'),
+        '--rest-address',
+        '127.0.0.1:0',
+        '--proxy-address',
+        '127.0.0.1:0',
+        '--edge-address',
+        '127.0.0.1:0',
+        '--store',
+        url,
+        '--store-start-retry',
+        '1500ms',
+      ],
+      cleanEnv(),
+    );
+    const exit = await p.waitExit();
+    const out = p.logs();
+    assert.notEqual(exit.code, 0, out);
+    assert.match(out, /store unavailable, retrying/);
+    assert.match(
+      out,
+      /sc-server: fatal: store postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/down_\S+ is unavailable/,
+    );
+    assert.doesNotMatch(out, /^\s+at /m, 'no stack trace');
+    assert.ok(!out.includes(PASSWORD), out);
+
+    // The password from a file (a mounted Secret) instead of the URL; the database is back meanwhile.
+    await pg.start();
+    const file = join(dir, 'pgpass');
+    writeFileSync(file, `${PASSWORD}\n`, { mode: 0o600 });
+    const server = await startServer({
+      args: ['--store', url.replace(`:${PASSWORD}`, ''), '--store-password-file', file],
+    });
+    assert.equal((await restGet(server, '/readyz')).status, 200);
+    assert.ok(!server.logs().includes(PASSWORD));
+    assert.equal(await server.stop(), 0);
+  });
+
+  test('bad store settings are refused before anything starts', async () => {
+    const dir = await tempDir('sluice-pg-bad-');
+    for (const [args, re] of [
+      [['--store', 'mysql://x@h/db'], /invalid value "mysql:\/\/x@h\/db" for --store .*postgres:\/\//],
+      [['--store', `postgres://u:${PASSWORD}@/db`], /--store .*(names no host|not a valid URL)/],
+      [['--store-pool-size', '0'], /--store-pool-size .*at least 1/],
+      [['--store-password-file', join(dir, 'missing')], /--store-password-file .*no such file/],
+    ] as const) {
+      const p = new NodeProcess(
+        'sc-server',
+        SERVER_MAIN,
+        ['start', '--data-dir', join(dir, 'd'), ...args],
+        cleanEnv(),
+      );
+      const exit = await p.waitExit();
+      assert.equal(exit.code, 2, p.logs());
+      assert.match(p.logs(), re);
+      assert.ok(!p.logs().includes(PASSWORD), p.logs());
+    }
+  });
+});
+
+test('the embedded store serves one server: a second one on the same data dir is refused, admin still works', async () => {
+  const first = await startServer();
+  const p = new NodeProcess(
+    'sc-server',
+    SERVER_MAIN,
+    [
+      'start',
+      '--data-dir',
+      first.dataDir,
+      '--rest-address',
+      '127.0.0.1:0',
+      '--proxy-address',
+      '127.0.0.1:0',
+      '--edge-address',
+      '127.0.0.1:0',
+    ],
+    cleanEnv(),
+  );
+  const exit = await p.waitExit();
+  assert.notEqual(exit.code, 0, p.logs());
+  assert.match(p.logs(), new RegExp(`in use by another sc-server \\(pid ${first.proc.pid}`));
+  assert.doesNotMatch(p.logs(), /^\s+at /m);
+  assert.ok(first.running);
+  const admin = new NodeProcess(
+    'sc-server admin',
+    SERVER_MAIN,
+    ['admin', 'users', 'list', '--data-dir', first.dataDir],
+    cleanEnv(),
+  );
+  const adminExit = await admin.waitExit();
+  assert.equal(adminExit.code, 0, admin.logs());
+  assert.match(admin.logs(), /admin/);
+  // A lock left by a killed server does not block the next start.
+  const dataDir = first.dataDir;
+  await first.kill();
+  const next = await startServer({ dataDir });
+  assert.ok(next.running);
+  await next.stop();
+});
