@@ -171,6 +171,51 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
     assert.equal(await server.stop(), 0);
   });
 
+  test('no acknowledged write is lost when the database stops and starts under a stream of writes', async () => {
+    const pg = await startPostgres();
+    const url = await pg.newDatabase('writes');
+    const server = await startServer({ args: ['--store', url, '--store-connect-timeout', '500ms'] });
+    const acked: string[] = [];
+    const statuses = new Map<number, number>();
+    let n = 0;
+    // Four writers, each creating orgs one after another, until enough were acknowledged after the restart.
+    let phase: 'before' | 'down' | 'after' = 'before';
+    let ackedAfter = 0;
+    const writer = async (w: number): Promise<void> => {
+      while (ackedAfter < 20) {
+        const name = `org-${w}-${n++}`;
+        const r = await rest(server, 'POST', '/admin/orgs', server.admin, { name });
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        assert.ok(r.status === 201 || r.status === 503, `${name}: ${r.status} ${r.text}`);
+        if (r.status === 201) {
+          acked.push(name);
+          if (phase === 'after') ackedAfter++;
+        }
+      }
+    };
+    const writers = [0, 1, 2, 3].map((w) => writer(w));
+    await waitFor('20 writes acknowledged', () => acked.length >= 20);
+    await pg.stop();
+    phase = 'down';
+    await waitFor('writes refused while down', () => (statuses.get(503) ?? 0) >= 4);
+    await pg.start();
+    phase = 'after';
+    await Promise.all(writers);
+    const orgs = await rest<{ name: string }[] | { orgs: { name: string }[] }>(
+      server,
+      'GET',
+      '/admin/orgs',
+      server.admin,
+    );
+    assert.equal(orgs.status, 200, orgs.text);
+    const list = Array.isArray(orgs.json) ? orgs.json : orgs.json.orgs;
+    const stored = new Set(list.map((o) => o.name));
+    const lost = acked.filter((a) => !stored.has(a));
+    assert.deepEqual(lost, [], 'every acknowledged write is in the store');
+    assert.ok(server.running);
+    assert.equal(await server.stop(), 0, server.logs());
+  });
+
   test('bad store settings are refused before anything starts', async () => {
     const dir = await tempDir('sluice-pg-bad-');
     for (const [args, re] of [
