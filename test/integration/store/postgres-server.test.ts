@@ -5,7 +5,7 @@
  * embedded store refusing a second server on its data directory.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -87,7 +87,7 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
       `/${admin.username}/tunnels`,
       admin,
       {
-        tunnel_name: 'while-down',
+        tunnel_identifier: 'while-down',
       },
     );
     assert.equal(down.status, 503, JSON.stringify(down.json));
@@ -214,6 +214,58 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
     assert.deepEqual(lost, [], 'every acknowledged write is in the store');
     assert.ok(server.running);
     assert.equal(await server.stop(), 0, server.logs());
+  });
+
+  test('two servers sharing the database, secret and CA see the same accounts and tunnels; admin uses --store', async () => {
+    const pg = await startPostgres();
+    const url = await pg.newDatabase('shared');
+    const a = await startServer({ args: ['--store', url] });
+    // The second node gets the first one's server secret and CA (what the chart mounts from one Secret).
+    const dirB = join(await tempDir('sluice-node-b-'), 'data');
+    mkdirSync(dirB, { mode: 0o700 });
+    for (const f of ['server-secret', 'ca.pem', 'ca-key.pem'])
+      copyFileSync(join(a.dataDir, f), join(dirB, f));
+    const b = await startServer({
+      args: ['--store', url],
+      dataDir: dirB,
+      adminKey: 'ignored-on-a-second-node',
+    });
+    assert.equal(b.caPem, a.caPem, 'one CA for both nodes');
+    const created = await rest<{ access_key: string }>(a, 'POST', '/admin/users', a.admin, {
+      username: 'alice',
+      role: 'team_member',
+    });
+    assert.equal(created.status, 201, created.text);
+    const alice = { username: 'alice', accessKey: created.json.access_key };
+    assert.ok(alice.accessKey, created.text);
+    // Created on A, authenticates on B (same secret, same store); the first admin works on both.
+    const onB = await rest(b, 'GET', '/alice/tunnels', alice);
+    assert.equal(onB.status, 200, onB.text);
+    assert.equal((await rest(b, 'GET', '/admin/users', a.admin)).status, 200);
+    // A tunnel made through A is in B's REST history.
+    const t = await rest<{ id: string }>(a, 'POST', '/alice/tunnels', alice, { tunnel_identifier: 'shared' });
+    assert.equal(t.status, 200, t.text);
+    const listed = await rest<string[]>(b, 'GET', '/alice/tunnels', alice);
+    assert.deepEqual(listed.json, [t.json.id]);
+    // sc-server admin reaches the same store with --store (its data dir only for the secret).
+    const admin = new NodeProcess(
+      'sc-server admin',
+      SERVER_MAIN,
+      ['admin', 'users', 'list', '--data-dir', dirB],
+      cleanEnv({ SLUICE_SERVER_STORE: url }),
+    );
+    assert.equal((await admin.waitExit()).code, 0, admin.logs());
+    assert.match(admin.logs(), /^alice\trole=team_member/m);
+    const backup = new NodeProcess(
+      'sc-server admin',
+      SERVER_MAIN,
+      ['admin', 'backup', '--out', join(dirB, 'bk'), '--store', url, '--data-dir', dirB],
+      cleanEnv(),
+    );
+    assert.equal((await backup.waitExit()).code, 2);
+    assert.match(backup.logs(), /pg_dump/);
+    await b.stop();
+    await a.stop();
   });
 
   test('bad store settings are refused before anything starts', async () => {
