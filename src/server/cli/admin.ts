@@ -26,7 +26,13 @@ import {
   type UserView,
 } from '../accounts/admin-operations.js';
 import { loadOrCreateSecret, loadPreviousSecrets, rotateSecret } from '../accounts/server-secret.js';
-import { BackupError, backupDataDir, restoreDataDir } from '../store/backup.js';
+import {
+  BackupError,
+  backupDataDir,
+  initSharedState,
+  restoreDataDir,
+  SHARED_FILES,
+} from '../store/backup.js';
 import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
 import { isSharedStore, openStore } from '../store/open.js';
 import { readStorePasswordFile } from '../store/password-file.js';
@@ -57,6 +63,8 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
                                                   while the server runs (SQLite online backup); files 0600
   restore --from DIR [--force]                    restore a backup into --data-dir, which must be new or empty
                                                   (--force replaces it) and not in use by a running server
+  init-shared --out DIR                           new server secret and CA for the nodes of a cluster on a
+                                                  PostgreSQL store, to mount into each one's data dir (docs/cluster.md)
   rotate-ca [--finish]                            new CA in two steps: ca.pem bundles both; --finish switches (restart)
   rotate-secret                                   new server secret; existing keys keep working (restart after)
   audit [--limit N]                               admin actions, newest first (REST and these commands)
@@ -182,6 +190,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     return 2;
   }
   if (group === 'backup' || group === 'restore') return backupCommand(group, action, v, dir);
+  if (group === 'init-shared') return initSharedCommand(action, v);
   if (!shared && !existsSync(join(dir, STORE_FILE))) {
     process.stderr.write(
       `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,
@@ -381,6 +390,28 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     throw err;
   } finally {
     await store.close();
+  }
+}
+
+async function initSharedCommand(extra: string | undefined, v: { out?: string }): Promise<number> {
+  const fail = (msg: string, code: number): number => {
+    process.stderr.write(`sc-server admin init-shared: ${msg}\n`);
+    return code;
+  };
+  if (extra !== undefined) return fail(`unexpected argument "${extra}"`, 2);
+  if (!v.out) return fail('--out DIR is required (a new directory for the shared files)', 2);
+  try {
+    const fingerprint = await initSharedState(resolve(v.out));
+    process.stdout.write(
+      `wrote ${SHARED_FILES.join(', ')} to ${resolve(v.out)} (CA ${fingerprint}); put them in one secret ` +
+        "and mount it into every node's data directory\n",
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof BackupError) return fail(err.message, 1);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code) return fail(e.message, 1);
+    throw err;
   }
 }
 

@@ -219,12 +219,24 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
   test('two servers sharing the database, secret and CA see the same accounts and tunnels; admin uses --store', async () => {
     const pg = await startPostgres();
     const url = await pg.newDatabase('shared');
-    const a = await startServer({ args: ['--store', url] });
-    // The second node gets the first one's server secret and CA (what the chart mounts from one Secret).
-    const dirB = join(await tempDir('sluice-node-b-'), 'data');
-    mkdirSync(dirB, { mode: 0o700 });
-    for (const f of ['server-secret', 'ca.pem', 'ca-key.pem'])
-      copyFileSync(join(a.dataDir, f), join(dirB, f));
+    // The shared state made once (what the chart mounts from one Secret), copied into each node's data dir.
+    const root = await tempDir('sluice-nodes-');
+    const init = new NodeProcess(
+      'sc-server admin',
+      SERVER_MAIN,
+      ['admin', 'init-shared', '--out', join(root, 'shared')],
+      cleanEnv(),
+    );
+    assert.equal((await init.waitExit()).code, 0, init.logs());
+    const node = (name: string): string => {
+      const dir = join(root, name);
+      mkdirSync(dir, { mode: 0o700 });
+      for (const f of ['server-secret', 'ca.pem', 'ca-key.pem'])
+        copyFileSync(join(root, 'shared', f), join(dir, f));
+      return dir;
+    };
+    const a = await startServer({ args: ['--store', url], dataDir: node('a') });
+    const dirB = node('b');
     const b = await startServer({
       args: ['--store', url],
       dataDir: dirB,
