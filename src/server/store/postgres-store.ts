@@ -110,9 +110,22 @@ function mapUnavailable(store: Store, where: string, secret: string): Store {
   });
 }
 
+/** The `pg` package is missing (an install that left out dependencies). */
+export class PostgresDriverError extends Error {
+  override name = 'PostgresDriverError';
+}
+
 async function loadPg(): Promise<typeof import('pg')> {
-  const mod = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
-  return mod.default ?? mod;
+  try {
+    const mod = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
+    return mod.default ?? mod;
+  } catch (err) {
+    throw new PostgresDriverError(
+      `a postgres:// --store needs the pg package, which did not load: ${(err as Error).message.split('\n')[0]}. ` +
+        'Reinstall sc-server with its dependencies.',
+      { cause: err },
+    );
+  }
 }
 
 /** Runs the migrations on one connection holding a session advisory lock, so concurrent nodes migrate in turn. */
