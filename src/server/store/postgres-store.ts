@@ -76,6 +76,12 @@ export function isUnavailableError(err: unknown): boolean {
   return typeof e.message === 'string' && UNAVAILABLE_TEXT.test(e.message);
 }
 
+/** The database answered but refuses us: wrong password or user, no such database. Retrying will not help. */
+export class StoreRefusedError extends Error {
+  override name = 'StoreRefusedError';
+}
+const REFUSED_CODES = new Set(['28000', '28P01', '3D000', '42501']);
+
 function unavailable(where: string, err: unknown): StoreUnavailableError {
   const e = err as { code?: unknown; message?: unknown };
   const why = [typeof e.code === 'string' ? e.code : '', typeof e.message === 'string' ? e.message : '']
@@ -174,9 +180,15 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     await migrateLocked(db);
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    if (isUnavailableError(err) || isUnavailableError((err as Error).cause)) {
-      throw unavailable(where, (err as Error).cause ?? err);
-    }
+    const cause = ((err as Error).cause ?? err) as { code?: unknown; message?: unknown };
+    if (isUnavailableError(err) || isUnavailableError(cause)) throw unavailable(where, cause);
+    if (typeof cause.code === 'string' && REFUSED_CODES.has(cause.code))
+      throw new StoreRefusedError(
+        `store ${where} refused this server: ${cause.code}: ${String(cause.message)}`,
+        {
+          cause,
+        },
+      );
     throw err;
   }
   return mapUnavailable(new KyselyStore(db), where, secret);
