@@ -173,7 +173,8 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   }
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end the process.
   pool.on('error', (err) => {
-    opts.log?.warn('store connection lost', { store: where, error: err.message.split(secret).join('****') });
+    const message = secret.length >= 4 ? err.message.split(secret).join('****') : err.message;
+    opts.log?.warn('store connection lost', { store: where, error: message });
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
