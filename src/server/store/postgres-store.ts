@@ -161,6 +161,9 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    // A database host that vanishes without closing (a partition) is noticed by TCP keepalive, not never.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'sc-server',
     ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
     ...(opts.password && !storeUrlPassword(url) ? { password: opts.password } : {}),
