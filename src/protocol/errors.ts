@@ -21,6 +21,7 @@ export const proxyErrors = {
   header_too_large: { status: 431, text: 'request header fields too large' },
   tunnel_unavailable: { status: 503, text: 'the tunnel has no usable connection' },
   tunnel_capacity: { status: 503, text: 'all tunnel streams are busy; retry later' },
+  store_unavailable: { status: 503, text: "the server's store is unavailable; retry later" },
   tunnel_stream_failed: { status: 502, text: 'the tunnel connection failed while carrying the request' },
   dial_refused: { status: 502, text: 'the target refused the connection' },
   dns_failed: { status: 502, text: 'the target host name did not resolve' },

@@ -27,12 +27,17 @@ import { Registry } from './registry/registry.js';
 import { createRouter, sendJson } from './rest/router.js';
 import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
-import { openSqliteStore, secureDataDir } from './store/sqlite-store.js';
+import { secureDataDir } from './store/sqlite-store.js';
+import { describeStore, openStore, type StoreConfig } from './store/open.js';
+import { StoreHealth } from './store/health.js';
+import { StoreUnavailableError } from './store/types.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
 
 export interface ServerConfig {
   dataDir: string;
+  /** The embedded SQLite store in dataDir when absent or url ''; else PostgreSQL (store/open.ts). */
+  store?: StoreConfig;
   rest: ListenAddress;
   proxy: ListenAddress;
   edge: ListenAddress;
@@ -207,7 +212,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     path: pki.caPath,
     fingerprint: pki.fingerprint,
   });
-  const store = await openSqliteStore(dataDir);
+  const storeCfg = cfg.store ?? { url: '' };
+  const store = await openStore(storeCfg, dataDir, log.child('store'));
+  log.info('opened store', { store: await describeStore(storeCfg, dataDir) });
+  const storeHealth = new StoreHealth(store, log.child('store'));
   const secret = await loadOrCreateSecret(dataDir);
   const previousSecrets = await loadPreviousSecrets(dataDir);
   await secureDataDir(dataDir);
@@ -268,12 +276,18 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       serveMetrics(metrics, res);
       return;
     }
+    if (req.url === '/readyz' && !storeHealth.ready) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'x-sluice-error': 'store_unavailable' });
+      res.end('store unavailable\n');
+      return;
+    }
     if (req.url === '/readyz' || req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('OK');
       return;
     }
     router.handle(req, res).catch((err: unknown) => {
+      if (err instanceof StoreUnavailableError) return storeHealth.failed(err);
       log.error('REST handler failed', { error: err, url: req.url });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error', code: 'internal' });
     });
@@ -303,7 +317,12 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       allowed: parseNetworks(cfg.directAllowNetworks ?? []),
       ownPorts: () => ownPorts,
     },
-    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
+    authorize: (creds, ip) =>
+      authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip).catch((err: unknown) => {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        storeHealth.failed(err);
+        return { error: 'store_unavailable' as const };
+      }),
   });
 
   const metricsServer = cfg.metrics
@@ -345,6 +364,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     edgeAddr.port,
   );
   tunnels.startReaper();
+  storeHealth.start();
 
   const info: ServerInfo = {
     rest_url: `https://${formatAddress(restAddr.address, restAddr.port)}/rest/v1`,
@@ -372,6 +392,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     },
     async close() {
       tunnels.stopReaper();
+      storeHealth.stop();
       await Promise.all([
         closeProxyEntry(proxy),
         close(rest),

@@ -46,6 +46,12 @@ function refused(fn: () => unknown, re: RegExp): string {
 const PROPERTIES: Record<keyof ServerOptions, true> = {
   configFile: true,
   dataDir: true,
+  store: true,
+  storePasswordFile: true,
+  storePoolSize: true,
+  storeConnectTimeout: true,
+  storeStatementTimeout: true,
+  storeStartRetry: true,
   publicHost: true,
   restAddress: true,
   edgeAddress: true,

@@ -53,10 +53,28 @@ function listenAddress(value: string, flag: string): ServerConfig['rest'] {
   }
 }
 
-function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerConfig {
+/** The --store-password-file's content without its trailing newline ('' when not set). */
+function storePassword(file: string): string {
+  if (!file) return '';
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new UsageError(`cannot read --store-password-file ${file}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+}
+
+function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null, password: string): ServerConfig {
   const o = parsed.options;
   return {
     dataDir: o.dataDir,
+    store: {
+      url: o.store === 'sqlite' ? '' : o.store,
+      password: password || undefined,
+      poolSize: o.storePoolSize,
+      connectTimeoutMs: o.storeConnectTimeout,
+      statementTimeoutMs: o.storeStatementTimeout,
+      startRetryMs: o.storeStartRetry,
+    },
     rest: listenAddress(o.restAddress, '--rest-address'),
     edge: listenAddress(o.edgeAddress, '--edge-address'),
     proxy: listenAddress(o.proxyAddress, '--proxy-address'),
@@ -105,7 +123,8 @@ async function start(argv: string[]): Promise<number> {
     if (err instanceof TlsPairError) throw new UsageError(err.message);
     throw err;
   }
-  const cfg = toConfig(parsed, tls);
+  const password = storePassword(o.storePasswordFile);
+  const cfg = toConfig(parsed, tls, password);
   let logFile: LogFile | null = null;
   if (o.logFile) {
     try {
@@ -120,7 +139,10 @@ async function start(argv: string[]): Promise<number> {
     format: o.logFormat,
     module: 'server',
     sink,
-    redact: secretValues(o, SERVER_FLAGS),
+    redact: [
+      ...secretValues(o, SERVER_FLAGS),
+      ...[password, o.store ? (process.env['PGPASSWORD'] ?? '') : ''].filter((p) => p.length >= 4),
+    ],
   });
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
   log.info('options', changedOptions(o, parsed.sources, SERVER_FLAGS));
@@ -260,7 +282,9 @@ main(process.argv.slice(2)).then(
     const known =
       e.code === 'EADDRINUSE'
         ? `address in use: ${e.message}`
-        : e.name === 'SqliteDriverError' // the native store driver is missing: its message says what to do
+        : e.name === 'SqliteDriverError' || // the native store driver is missing: its message says what to do
+            e.name === 'StoreInUseError' || // another server holds the embedded store
+            e.name === 'StoreUnavailableError' // PostgreSQL unreachable past --store-start-retry (no password)
           ? e.message
           : storage
             ? `cannot write the data directory: ${e.message} (check free space and permissions of --data-dir)`

@@ -4,7 +4,7 @@
  */
 import { clientAddress } from '../proxy/client-address.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Account } from '../store/types.js';
+import { StoreUnavailableError, type Account } from '../store/types.js';
 
 export class RestError extends Error {
   constructor(
@@ -178,6 +178,16 @@ export function createRouter(
       } catch (err) {
         if (err instanceof RestError)
           return sendJson(res, err.status, { error: err.message, code: err.code }, err.headers);
+        if (err instanceof StoreUnavailableError) {
+          // The detail (which database, why) goes to the log only; the caller learns to retry.
+          sendJson(
+            res,
+            503,
+            { error: 'the store is unavailable; retry later', code: 'store_unavailable' },
+            { 'retry-after': '5', 'x-sluice-error': 'store_unavailable' },
+          );
+          throw err;
+        }
         sendJson(res, 500, { error: 'internal error', code: 'internal' });
         throw err;
       }

@@ -2,7 +2,7 @@
  * The embedded store: one SQLite file DIR/sluice.db through better-sqlite3, in WAL mode so `sc-server admin`
  * can read and write while the server runs, with a busy timeout so their writes wait instead of failing.
  */
-import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -16,6 +16,55 @@ export const STORE_FILE = 'sluice.db';
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing (ms). */
   busyTimeoutMs?: number;
+  /**
+   * The server's open: take DIR/server.lock (our pid) so a second server on the same directory refuses to start.
+   * `sc-server admin` opens without it and keeps working beside a running server.
+   */
+  exclusive?: boolean;
+}
+
+/** The lock file a running server holds in its data directory. */
+export const LOCK_FILE = 'server.lock';
+
+/** Another server already uses the data directory (the embedded store is one process's). */
+export class StoreInUseError extends Error {
+  override name = 'StoreInUseError';
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Creates DIR/server.lock holding our pid, refusing when a live process other than us holds it. A lock left by
+ * a process that died (SIGKILL, power loss) is taken over. Returns its release.
+ */
+export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new StoreInUseError(
+        `data directory ${dir} is in use by another sc-server (pid ${pid}, ${path}): the embedded store ` +
+          'serves one server process; stop that one, choose another --data-dir, or use a shared ' +
+          '--store postgres://... for several nodes (docs/cluster.md)',
+      );
+    }
+    // Stale (its process is gone, or it is ours from an earlier life with the same pid): replace it.
+    await rm(path, { force: true });
+  }
+  throw new StoreInUseError(`data directory ${dir}: cannot take ${path}`);
 }
 
 /** The native SQLite driver is missing or does not load on this platform or Node version. */
@@ -47,7 +96,14 @@ async function loadDriver(): Promise<typeof BetterSqlite3> {
 export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}): Promise<Store> {
   const Database = await loadDriver();
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const sqlite = new Database(join(dir, STORE_FILE));
+  const unlock = opts.exclusive ? await lockDataDir(dir) : () => Promise.resolve();
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new Database(join(dir, STORE_FILE));
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
   try {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
@@ -56,6 +112,7 @@ export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}
     sqlite.pragma('synchronous = NORMAL');
   } catch (err) {
     sqlite.close();
+    await unlock();
     throw err;
   }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -63,10 +120,14 @@ export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}
     await migrateToLatest(db as Kysely<unknown>);
   } catch (err) {
     await db.destroy();
+    await unlock();
     throw err;
   }
   await secureDataDir(dir);
-  return new KyselyStore(db);
+  return new KyselyStore(db, async () => {
+    await db.destroy();
+    await unlock();
+  });
 }
 
 /**
