@@ -414,7 +414,7 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     group: 'Cluster',
     check: c.hostPort,
     description:
-      'Cluster mode (docs/cluster.md): where this node\'s node link (HTTP/2 over TLS, between nodes) listens. ' +
+      "Cluster mode (docs/cluster.md): where this node's node link (HTTP/2 over TLS, between nodes) listens. " +
       'Needs a shared --store postgres://...; empty = a single node.',
   },
   {
@@ -425,7 +425,7 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     group: 'Cluster',
     check: c.hostPort,
     description:
-      'host:port other nodes dial for this node\'s node link (for example the pod address); default: ' +
+      "host:port other nodes dial for this node's node link (for example the pod address); default: " +
       '--node-address when it names one address.',
   },
   {
@@ -438,6 +438,16 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     description:
       'host:port of this node\'s tunnel edge as clients reach this node alone: listed in the "nodes" field of ' +
       'a created tunnel, over which sc spreads its connections. Empty = clients only use the balanced address.',
+  },
+  {
+    name: 'node-lease',
+    type: 'duration',
+    default: 10_000,
+    min: 1000,
+    group: 'Cluster',
+    description:
+      "How long a node's row and its tunnel connections' leases live in the store without a heartbeat " +
+      '(renewed every fifth of it): when a node dies, other nodes stop routing to it at the latest this long after.',
   },
   {
     name: 'drain-timeout',
@@ -533,6 +543,7 @@ export interface ServerOptions {
   nodeAdvertiseAddress: string;
   nodePublicAddress: string;
   drainTimeout: number;
+  nodeLease: number;
   adminUsername: string;
   adminAccessKey: string;
   logFile: string;

@@ -86,6 +86,7 @@ const PROPERTIES: Record<keyof ServerOptions, true> = {
   nodeAdvertiseAddress: true,
   nodePublicAddress: true,
   drainTimeout: true,
+  nodeLease: true,
   adminUsername: true,
   adminAccessKey: true,
   logFile: true,

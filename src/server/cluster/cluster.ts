@@ -311,6 +311,11 @@ export class Cluster {
       .map((n) => ({ id: n.id, edge_address: n.publicAddress }));
   }
 
+  /** This node's own tunnel connections still open (draining waits for them to move away). */
+  localBusy(): number {
+    return this.deps.registry.localConnections().length;
+  }
+
   /** Streams other nodes are sending through this node now. */
   inFlight(): number {
     return this.link?.inFlight() ?? 0;
