@@ -437,7 +437,8 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     check: c.hostPort,
     description:
       'host:port of this node\'s tunnel edge as clients reach this node alone: listed in the "nodes" field of ' +
-      'a created tunnel, over which sc spreads its connections. Empty = clients only use the balanced address.',
+      "a created tunnel, over which sc spreads its connections. Port 0 = the edge's port. Empty = clients " +
+      'only use the balanced address.',
   },
   {
     name: 'node-lease',

@@ -393,31 +393,6 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     if (!gateway.upgrade(req, socket, head)) socket.destroy();
   });
 
-  if (cfg.cluster) {
-    const { openPostgresDirectory } = await import('./cluster/directory-postgres.js');
-    cluster = new Cluster(cfg.cluster, {
-      registry,
-      store,
-      directory: await openPostgresDirectory({
-        url: storeCfg.url,
-        password: storeCfg.password,
-        connectTimeoutMs: storeCfg.connectTimeoutMs,
-        log: log.child('cluster'),
-      }),
-      log: log.child('cluster'),
-      secret,
-      caPem: pki.ca.certPem,
-      caFingerprint: pki.fingerprint,
-      // The node link always presents the certificate from the shared CA, which peers verify.
-      tls: { cert: pki.server.certPem, key: pki.server.keyPem },
-    });
-    try {
-      await cluster.start();
-    } catch (err) {
-      if ((err as Error).name === 'ClusterMismatchError') throw new StartupError((err as Error).message);
-      throw err;
-    }
-  }
   const restAddr = await listen(rest, cfg.rest);
   restHost = formatAddress(restAddr.address, restAddr.port);
   const edgeAddr = await listen(edge, cfg.edge);
@@ -428,6 +403,37 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     cfg.edge.host === '::' || cfg.edge.host === '0.0.0.0' ? cfg.publicHost : edgeAddr.address,
     edgeAddr.port,
   );
+  if (cfg.cluster) {
+    const { openPostgresDirectory } = await import('./cluster/directory-postgres.js');
+    // --node-public-address with port 0: this node's edge port on that host.
+    const pub = cfg.cluster.publicAddress ?? '';
+    const publicAddress = /:0$/.test(pub) ? pub.replace(/:0$/, `:${edgeAddr.port}`) : pub;
+    cluster = new Cluster(
+      { ...cfg.cluster, publicAddress },
+      {
+        registry,
+        store,
+        directory: await openPostgresDirectory({
+          url: storeCfg.url,
+          password: storeCfg.password,
+          connectTimeoutMs: storeCfg.connectTimeoutMs,
+          log: log.child('cluster'),
+        }),
+        log: log.child('cluster'),
+        secret,
+        caPem: pki.ca.certPem,
+        caFingerprint: pki.fingerprint,
+        // The node link always presents the certificate from the shared CA, which peers verify.
+        tls: { cert: pki.server.certPem, key: pki.server.keyPem },
+      },
+    );
+    try {
+      await cluster.start();
+    } catch (err) {
+      if ((err as Error).name === 'ClusterMismatchError') throw new StartupError((err as Error).message);
+      throw err;
+    }
+  }
   tunnels.startReaper();
   storeHealth.start();
 

@@ -151,6 +151,7 @@ export class Cluster {
       added: (c) => this.queue(() => directory.addLease(this.leaseOf(c))),
       removed: (c) => this.queue(() => directory.removeLease(c.id)),
     };
+    for (const c of registry.localConnections()) this.queue(() => directory.addLease(this.leaseOf(c)));
     this.unsubscribe = await directory.signal.subscribe(() => this.scheduleSync(50));
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     this.timers.push(setInterval(() => this.scheduleSync(0), this.pollMs));
