@@ -472,7 +472,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
         gateway.close(),
       ]);
       // Tunnels stay "running" in the store: their clients reconnect when the server is back.
-      for (const t of registry.all()) for (const c of t.conns) c.drain();
+      // Only this node's own connections: draining another node's would ask that node to drain the tunnel.
+      for (const c of registry.localConnections()) c.drain();
       await cluster?.close();
       await close(edge);
       await store.close();

@@ -105,7 +105,7 @@ export class Cluster {
   ) {
     this.leaseMs = cfg.leaseMs ?? 10_000;
     this.heartbeatMs = cfg.heartbeatMs ?? 2_000;
-    this.pollMs = cfg.pollMs ?? 5_000;
+    this.pollMs = cfg.pollMs ?? Math.min(5_000, this.leaseMs);
     this.peers = new PeerLinks({
       caPem: deps.caPem,
       secret: deps.secret,
@@ -194,6 +194,8 @@ export class Cluster {
     const now = Date.now();
     try {
       const present = await directory.heartbeat(this.nodeId, now + this.leaseMs);
+      // Remove what dead nodes left (a lease time past expiry: clocks differ a little).
+      await directory.sweep(now - this.leaseMs);
       if (!present) {
         // Swept while we could not renew (a long pause, the database away): come back with every lease.
         log.warn('cluster node row was gone, adding it and its leases again', { node: this.nodeId });
@@ -248,8 +250,6 @@ export class Cluster {
     const now = Date.now();
     const view = await this.deps.directory.view(now);
     this.view = view;
-    // Now and then, remove what dead nodes left (a generous margin past expiry: clocks differ a little).
-    if (Math.random() < 0.2) await this.deps.directory.sweep(now - 3 * this.leaseMs);
     const nodes = new Map(view.nodes.map((n) => [n.id, n]));
     const wanted = new Map<string, LeaseRow>();
     for (const l of view.leases) {
