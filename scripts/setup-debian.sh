@@ -19,6 +19,9 @@ have ip || need+=(iproute2)
 have squid || [ -x /usr/sbin/squid ] || need+=(squid)
 have tinyproxy || need+=(tinyproxy-bin)
 have danted || [ -x /usr/sbin/danted ] || need+=(dante-server)
+# PostgreSQL store tests (test/integration/store/, test/kit/postgres.ts): Debian's server binaries; the kit runs
+# initdb and pg_ctl itself on a temp dir, so the package's own cluster is not needed.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "${1:-}" = "--bench" ]; then
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   have ssh || need+=(openssh-client)

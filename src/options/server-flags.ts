@@ -26,9 +26,15 @@ function storeUrl(value: string): string | undefined {
   return undefined;
 }
 
-/** The password of a store URL, in its user info or a password= parameter, as ****. */
+/** The password of a store URL, in its user info or a password= parameter, as ****; the rest stays readable. */
 function maskStoreUrl(value: string): string {
-  return c.maskUserinfo(value).replace(/([?&]password=)[^&]*/i, '$1****');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i.exec(value);
+  let out = value;
+  if (m && m[2]!.includes(':')) {
+    const user = m[2]!.slice(0, m[2]!.indexOf(':'));
+    out = `${m[1]}${user}:****@${value.slice(m[0].length)}`;
+  } else if (!m && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) out = c.maskUserinfo(value);
+  return out.replace(/([?&]password=)[^&#]*/i, '$1****');
 }
 
 export const SERVER_FLAGS: readonly FlagDef[] = [

@@ -24,6 +24,7 @@ import { gatewayFromOptions } from '../gateway/flags.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
 import { loadTlsPair, TlsPairError, type LoadedPair } from './tls-pair.js';
 import { maskedArgv } from '../../options/redact.js';
+import { readStorePasswordFile } from '../store/password-file.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -57,9 +58,9 @@ function listenAddress(value: string, flag: string): ServerConfig['rest'] {
 function storePassword(file: string): string {
   if (!file) return '';
   try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    return readStorePasswordFile(file);
   } catch (err) {
-    throw new UsageError(`cannot read --store-password-file ${file}: ${(err as NodeJS.ErrnoException).code}`);
+    throw new UsageError((err as Error).message);
   }
 }
 

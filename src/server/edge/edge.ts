@@ -29,7 +29,7 @@ import {
   parseBearer,
   parseProtocolVersion,
 } from '../../protocol/tunnel-protocol.js';
-import type { Store } from '../store/types.js';
+import { StoreUnavailableError, type Store } from '../store/types.js';
 import type { Registry } from '../registry/registry.js';
 import { TunnelConnection, type KeepaliveConfig } from '../registry/tunnel-connection.js';
 
@@ -89,6 +89,11 @@ export function createEdge(deps: EdgeDeps): https.Server {
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     handshake(deps, req, socket as TLSSocket).catch((err: unknown) => {
+      // The store cannot be reached: the client redials later, as after any 5xx.
+      if (err instanceof StoreUnavailableError) {
+        log.warn('tunnel handshake refused: store unavailable', { error: err.message });
+        return reject(socket, 503, 'store_unavailable', 'the store is unavailable; retry later');
+      }
       log.error('tunnel handshake failed', { error: err });
       reject(socket, 500, 'internal', 'internal error');
     });
