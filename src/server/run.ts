@@ -33,7 +33,7 @@ import { StoreHealth } from './store/health.js';
 import { StoreUnavailableError } from './store/types.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
-import { Cluster, type ClusterConfig } from './cluster/cluster.js';
+import { checkSharedSecrets, Cluster, type ClusterConfig } from './cluster/cluster.js';
 import { isSharedStore } from './store/open.js';
 
 export interface ServerConfig {
@@ -247,6 +247,16 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const secret = await loadOrCreateSecret(dataDir);
   const previousSecrets = await loadPreviousSecrets(dataDir);
   await secureDataDir(dataDir);
+  if (cfg.cluster) {
+    // Before anything listens: a node without the cluster's CA and secret must not take traffic.
+    try {
+      await checkSharedSecrets(store, pki.fingerprint, secret);
+    } catch (err) {
+      await store.close();
+      if ((err as Error).name === 'ClusterMismatchError') throw new StartupError((err as Error).message);
+      throw err;
+    }
+  }
   const hash = (s: string): string => hashAccessKey(secret, s);
   const accounts = new AccountService(store, secret, { previousSecrets });
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
@@ -422,17 +432,11 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
         log: log.child('cluster'),
         secret,
         caPem: pki.ca.certPem,
-        caFingerprint: pki.fingerprint,
         // The node link always presents the certificate from the shared CA, which peers verify.
         tls: { cert: pki.server.certPem, key: pki.server.keyPem },
       },
     );
-    try {
-      await cluster.start();
-    } catch (err) {
-      if ((err as Error).name === 'ClusterMismatchError') throw new StartupError((err as Error).message);
-      throw err;
-    }
+    await cluster.start();
   }
   tunnels.startReaper();
   storeHealth.start();
