@@ -23,7 +23,15 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ANCHORS, LOOPBACK, type AnchorName, type Endpoint, type Placement } from './anchors/anchor.js';
+import {
+  ANCHORS,
+  CLUSTER_ANCHORS,
+  LOOPBACK,
+  type AnchorName,
+  type Endpoint,
+  type Placement,
+} from './anchors/anchor.js';
+import { startSluiceCluster } from './anchors/cluster.js';
 import { startDirect } from './anchors/direct.js';
 import { startLocaltunnel } from './anchors/localtunnel.js';
 import { DIST_B, startSluice } from './anchors/sluice.js';
@@ -56,6 +64,9 @@ const starters: Record<AnchorName, (p: Placement) => Promise<Endpoint>> = {
   tlspipe: startTlsPipe,
   sluice: (p) => startSluice(p),
   'sluice-b': (p) => startSluice(p, DIST_B),
+  'cluster-1': (p) => startSluiceCluster(p, 1),
+  'cluster-2': (p) => startSluiceCluster(p, 2),
+  'cluster-3': (p) => startSluiceCluster(p, 3),
 };
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
@@ -138,7 +149,9 @@ async function main(): Promise<void> {
   }
   const quick = values.quick;
   const only = list(values.only, WORKLOADS, '--only');
-  const anchors = list(values.anchors, ANCHORS, '--anchors');
+  const anchors = values.anchors
+    ? list(values.anchors, [...ANCHORS, ...CLUSTER_ANCHORS], '--anchors')
+    : [...ANCHORS];
   // SLUICE_BENCH_DIST_B: the second build runs beside `sluice`, alternating with it (bench/README.md).
   if (DIST_B && anchors.includes('sluice')) anchors.splice(anchors.indexOf('sluice') + 1, 0, 'sluice-b');
   const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 5;

@@ -11,6 +11,9 @@ const LABEL: Record<AnchorName, string> = {
   tlspipe: 'floor: bare Node TLS pipe (2 processes)',
   sluice: '**Sluice** (proxy entry + TLS tunnel + sc)',
   'sluice-b': 'Sluice, the `SLUICE_BENCH_DIST_B` build (A/B)',
+  'cluster-1': 'Sluice cluster mode, 1 node on PostgreSQL (no hop)',
+  'cluster-2': 'Sluice cluster of 2: load on node 2, connections on node 1 (one node-link hop)',
+  'cluster-3': 'Sluice cluster of 3: load on node 3, connections on node 1 (one node-link hop)',
 };
 
 const f = (v: number | undefined, digits = 0): string =>

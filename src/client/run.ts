@@ -271,8 +271,11 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       return;
     }
     const eg = egress;
+    const nodes = RestClient.nodeAddresses(created);
+    if (nodes.length > 0) control.info('server nodes', { nodes: nodes.join(',') });
     const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
       edgeAddress: created.edge_address,
+      nodes,
       tunnelId: created.id,
       token: created.connection_token,
       index,

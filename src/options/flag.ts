@@ -29,6 +29,7 @@ export const SERVER_GROUPS = [
   'Tunnels',
   'Accounts',
   'WebDriver gateway',
+  'Cluster',
   'Logging',
 ] as const;
 export type FlagGroup = (typeof GROUPS)[number] | (typeof SERVER_GROUPS)[number];

@@ -412,6 +412,59 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     group: 'WebDriver gateway',
     description: 'End a gateway session that has had no command for this long.',
   },
+  {
+    name: 'node-address',
+    type: 'string',
+    default: '',
+    valueName: 'host:port',
+    group: 'Cluster',
+    check: c.hostPort,
+    description:
+      "Cluster mode (docs/cluster.md): where this node's node link (HTTP/2 over TLS, between nodes) listens. " +
+      'Needs a shared --store postgres://...; empty = a single node.',
+  },
+  {
+    name: 'node-advertise-address',
+    type: 'string',
+    default: '',
+    valueName: 'host:port',
+    group: 'Cluster',
+    check: c.hostPort,
+    description:
+      "host:port other nodes dial for this node's node link (for example the pod address); default: " +
+      '--node-address when it names one address.',
+  },
+  {
+    name: 'node-public-address',
+    type: 'string',
+    default: '',
+    valueName: 'host:port',
+    group: 'Cluster',
+    check: c.hostPort,
+    description:
+      'host:port of this node\'s tunnel edge as clients reach this node alone: listed in the "nodes" field of ' +
+      "a created tunnel, over which sc spreads its connections. Port 0 = the edge's port. Empty = clients " +
+      'only use the balanced address.',
+  },
+  {
+    name: 'node-lease',
+    type: 'duration',
+    default: 10_000,
+    min: 1000,
+    group: 'Cluster',
+    description:
+      "How long a node's row and its tunnel connections' leases live in the store without a heartbeat " +
+      '(renewed every fifth of it): when a node dies, other nodes stop routing to it at the latest this long after.',
+  },
+  {
+    name: 'drain-timeout',
+    type: 'duration',
+    default: 30_000,
+    group: 'Cluster',
+    description:
+      'On SIGTERM in cluster mode: how long the node drains (no new tunnel connections or proxy requests, ' +
+      'clients told to move, in-flight requests finish) before it stops anyway.',
+  },
   sharedFlag('log-file', 'Logging'),
   sharedFlag('log-level', 'Logging'),
   sharedFlag('log-format', 'Logging'),
@@ -493,6 +546,11 @@ export interface ServerOptions {
   webdriverNewSessionTimeout: number;
   webdriverCommandTimeout: number;
   webdriverIdleTimeout: number;
+  nodeAddress: string;
+  nodeAdvertiseAddress: string;
+  nodePublicAddress: string;
+  drainTimeout: number;
+  nodeLease: number;
   adminUsername: string;
   adminAccessKey: string;
   logFile: string;

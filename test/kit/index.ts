@@ -15,3 +15,4 @@ export * from './faulty-relay.js';
 export * from './streaming.js';
 export * from './dns.js';
 export * from './postgres.js';
+export * from './cluster.js';

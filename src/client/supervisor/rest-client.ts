@@ -15,6 +15,8 @@ export interface CreatedTunnel {
   tunnel_identifier: string;
   host: string;
   edge_address: string;
+  /** A cluster's nodes, each reachable alone (docs/cluster.md); absent on a single server or behind one address. */
+  nodes?: { id: string; edge_address: string }[];
   connection_token: string;
   messages?: { fatal?: string[]; info?: string[]; warning?: string[] };
 }
@@ -176,6 +178,14 @@ export class RestClient {
       );
     }
     return t;
+  }
+
+  /** The edge addresses of a created tunnel's `nodes` that look like host:port; [] when there are none. */
+  static nodeAddresses(t: CreatedTunnel): string[] {
+    if (!Array.isArray(t.nodes)) return [];
+    return t.nodes
+      .map((n) => (n && typeof n === 'object' ? (n as { edge_address?: unknown }).edge_address : undefined))
+      .filter((a): a is string => typeof a === 'string' && /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a));
   }
 
   /** Jobs (WebDriver gateway sessions) running on the tunnel, as the server counts them. */

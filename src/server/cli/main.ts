@@ -99,6 +99,16 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null, password:
     directAllowNetworks: o.directAllowNetworks,
     memberSharing: o.teamMemberSharing,
     gateway: gatewayFromOptions(o),
+    cluster: o.nodeAddress
+      ? {
+          nodeAddress: listenAddress(o.nodeAddress, '--node-address'),
+          advertiseAddress: o.nodeAdvertiseAddress || undefined,
+          publicAddress: o.nodePublicAddress,
+          drainTimeoutMs: o.drainTimeout,
+          leaseMs: o.nodeLease,
+          heartbeatMs: Math.max(200, Math.floor(o.nodeLease / 5)),
+        }
+      : null,
     tls,
     version: VERSION,
   };

@@ -42,6 +42,8 @@ export interface EdgeDeps {
   previousTokenHashes?: (token: string) => string[];
   keepalive: KeepaliveConfig;
   tls: { cert: string; key: string };
+  /** In a cluster: true while this node drains (new tunnel connections go to other nodes). */
+  draining?: () => boolean;
 }
 
 function reject(socket: Duplex, status: number, code: string, message: string): void {
@@ -52,6 +54,7 @@ function reject(socket: Duplex, status: number, code: string, message: string): 
     404: 'Not Found',
     410: 'Gone',
     426: 'Upgrade Required',
+    503: 'Service Unavailable',
   };
   socket.end(
     `HTTP/1.1 ${status} ${reason[status as keyof typeof reason] ?? 'Error'}\r\n` +
@@ -109,6 +112,9 @@ async function handshake(deps: EdgeDeps, req: IncomingMessage, socket: TLSSocket
       'bad_handshake',
       `expected GET ${CONNECT_PATH} with Upgrade: ${UPGRADE_TOKEN}`,
     );
+  }
+  if (deps.draining?.()) {
+    return reject(socket, 503, 'node_draining', 'this server node is draining: connect to another node');
   }
   const version = parseProtocolVersion(req.headers[HandshakeHeader.protocolVersion]);
   if (version === null || version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {

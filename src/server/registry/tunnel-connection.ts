@@ -11,7 +11,31 @@ export interface KeepaliveConfig {
   timeoutMs: number;
 }
 
-export class TunnelConnection {
+/**
+ * What the registry routes to: a connection of `sc` on this node (TunnelConnection) or, in a cluster, one held
+ * by another node and reached over the node link (src/server/cluster/remote-connection.ts).
+ */
+export interface Connection {
+  readonly id: string;
+  readonly tunnelId: string;
+  readonly maxStreams: number;
+  /** Where the connection comes from: the client's address, or `node:<id>` for another node's connection. */
+  readonly remote: string;
+  /** True for a connection held by another node. */
+  readonly viaNode: boolean;
+  openStreams: number;
+  usable: boolean;
+  closed: boolean;
+  onChange: () => void;
+  onClose(fn: () => void): void;
+  request(headers: OutgoingHttpHeaders, endStream: boolean): ClientHttp2Stream;
+  control(op: ControlOp, body: unknown, timeoutMs?: number): Promise<boolean>;
+  drain(): void;
+  destroy(): void;
+}
+
+export class TunnelConnection implements Connection {
+  readonly viaNode = false;
   openStreams = 0;
   /** Set once the client knows it is routable; cleared when either side starts to drain. */
   usable = false;
