@@ -29,6 +29,9 @@ import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
 import { openSqliteStore, secureDataDir } from './store/sqlite-store.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
+import { createConsoleStatic, registerConsoleRoutes, sessionAuthenticator } from './console/console.js';
+import { ConsoleSessions } from './console/session.js';
+import { TunnelStats } from './registry/tunnel-stats.js';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
 
 export interface ServerConfig {
@@ -92,6 +95,8 @@ export interface ServerInfo {
   edge_address: string;
   /** The WebDriver gateway's endpoint (docs/gateway.md). */
   webdriver_url: string;
+  /** The web console (docs/console.md). */
+  console_url: string;
   ca_cert: string;
   ca_fingerprint: string;
   /** The operator's --tls-cert when given, else ''. */
@@ -220,6 +225,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   log.info('tunnel sharing rule', { team_member_sharing: memberSharing });
   const registry = new Registry(cfg.queueTimeoutMs);
   const metrics = createServerMetrics(registry);
+  const stats = new TunnelStats(registry);
+  stats.start();
   const tunnels = new TunnelService({
     store,
     registry,
@@ -246,7 +253,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     else limiter.recordFailure(ip, u);
     return account;
   };
-  const router = createRouter(authenticate, trustedProxies);
+  const sessions = new ConsoleSessions(secret, store);
+  const router = createRouter(authenticate, trustedProxies, sessionAuthenticator(sessions));
   registerTunnelRoutes(router, {
     store,
     registry,
@@ -258,6 +266,19 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     memberSharing,
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
+  registerConsoleRoutes(router, {
+    store,
+    registry,
+    stats,
+    sessions,
+    authenticate,
+    hashKey: hash,
+    memberSharing,
+    publicHost: cfg.publicHost,
+    log: log.child('console'),
+  });
+  const consoleStatic = createConsoleStatic();
+  if (!consoleStatic.available) log.warn('the web console files are missing from this build');
   const cert = cfg.tls
     ? { cert: cfg.tls.certPem, key: cfg.tls.keyPem }
     : { cert: pki.server.certPem, key: pki.server.keyPem };
@@ -268,6 +289,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       serveMetrics(metrics, res);
       return;
     }
+    if (consoleStatic.handle(req, res)) return;
     if (req.url === '/readyz' || req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('OK');
@@ -351,6 +373,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     proxy_address: formatAddress(proxyAddr.address, proxyAddr.port),
     edge_address: edgeAddress,
     webdriver_url: `https://${restHost}/wd/hub`,
+    console_url: `https://${restHost}/console/`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
     tls_cert: cfg.tls?.certPath ?? '',
@@ -372,6 +395,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     },
     async close() {
       tunnels.stopReaper();
+      stats.stop();
       await Promise.all([
         closeProxyEntry(proxy),
         close(rest),
