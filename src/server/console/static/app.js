@@ -31,12 +31,7 @@ async function api(method, path, body) {
     credentials: 'same-origin',
     cache: 'no-store',
   });
-  let data = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
+  const data = await res.json().catch(() => null);
   if (!res.ok) {
     const err = new ApiError(res.status, data?.code ?? 'error', data?.error ?? `HTTP ${res.status}`);
     if (res.status === 401 && onSignedOut) onSignedOut(err.message);
