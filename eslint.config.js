@@ -49,6 +49,7 @@ export default tseslint.config(
         fetch: 'readonly',
         FormData: 'readonly',
         confirm: 'readonly',
+        performance: 'readonly',
         setInterval: 'readonly',
         clearInterval: 'readonly',
         addEventListener: 'readonly',

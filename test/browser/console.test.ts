@@ -121,7 +121,7 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
     );
     await shot(page, '02-admin-tunnels');
     await page.getByLabel('Filter').fill('alice');
-    await page.waitForFunction("document.querySelectorAll('[data-testid=tunnels] tbody tr').length === 1");
+    await page.locator('tr', { hasText: 'bob-shared' }).waitFor({ state: 'detached' });
     assert.deepEqual(await listedNames(page), ['alice-ci']);
     await page.getByRole('link', { name: 'alice-ci' }).click();
     await page.getByRole('heading', { name: 'Tunnel alice-ci' }).waitFor();
@@ -132,7 +132,8 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
     assert.ok(requests >= 5, `5 requests went through the tunnel, the console shows ${requests}`);
     assert.match(text, /Connections\s+[1-9]/);
     // Three live charts (uPlot draws on canvas).
-    await page.waitForFunction("document.querySelectorAll('.chart canvas').length === 3");
+    await page.locator('.chart canvas').nth(2).waitFor();
+    assert.equal(await page.locator('.chart canvas').count(), 3);
     await shot(page, '03-tunnel-detail');
   });
 
@@ -172,9 +173,7 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
     page.on('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Stop tunnel bob-shared' }).click();
     await page.getByRole('status').filter({ hasText: 'Stopped tunnel bob-shared' }).waitFor();
-    await page.waitForFunction(
-      "!document.querySelector('[data-testid=tunnels]').textContent.includes('bob-shared')",
-    );
+    await page.locator('[data-testid=tunnels] tr', { hasText: 'bob-shared' }).waitFor({ state: 'detached' });
     const t = await rest<{ status: string; shutdown_reason: string }>(
       server,
       'GET',

@@ -31,26 +31,31 @@ export function presentedSpki(hostPort: string): Promise<string> {
   });
 }
 
+/**
+ * Chromium's flags for tests and the bench: the recipe's quiet set, plus loopback only (every other name fails to
+ * resolve, every other destination goes to `deadProxyPort`, a closed port) and trust in the given SPKI hashes.
+ */
+export function chromiumArgs(deadProxyPort: number, trustSpki: string[] = []): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+    `--proxy-server=http://127.0.0.1:${deadProxyPort}`,
+    ...(trustSpki.length ? [`--ignore-certificate-errors-spki-list=${trustSpki.join(',')}`] : []),
+  ];
+}
+
 export async function launchChromium(opts: { trustSpki?: string[] } = {}): Promise<Browser> {
-  const deadProxy = await closedPort();
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-      `--proxy-server=http://127.0.0.1:${deadProxy}`,
-      ...(opts.trustSpki?.length
-        ? [`--ignore-certificate-errors-spki-list=${opts.trustSpki.join(',')}`]
-        : []),
-    ],
+    args: chromiumArgs(await closedPort(), opts.trustSpki),
   });
   onCleanup(() => browser.close());
   return browser;
