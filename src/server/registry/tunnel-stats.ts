@@ -34,7 +34,8 @@ interface Entry {
   retired: TunnelTotals;
   conns: Set<TunnelConnection>;
   samples: TunnelSample[];
-  last: { requests: number; bytesIn: number; bytesOut: number; errors: number } | null;
+  /** Counters at the previous sample (zeros at first: the first sample holds everything since the start). */
+  last: { requests: number; bytesIn: number; bytesOut: number; errors: number };
   seen: number;
 }
 
@@ -79,7 +80,7 @@ export class TunnelStats {
       for (const c of live.conns) this.track(e, c);
       const t = this.totals(live.record.id);
       const cur = { requests: t.requests, bytesIn: t.bytesIn, bytesOut: t.bytesOut, errors: errorSum(t) };
-      if (e.last) {
+      {
         e.samples.push({
           t: now,
           requests: cur.requests - e.last.requests,
@@ -120,7 +121,13 @@ export class TunnelStats {
   private entry(id: string): Entry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { retired: empty(), conns: new Set(), samples: [], last: null, seen: this.now() };
+      e = {
+        retired: empty(),
+        conns: new Set(),
+        samples: [],
+        last: { requests: 0, bytesIn: 0, bytesOut: 0, errors: 0 },
+        seen: this.now(),
+      };
       this.entries.set(id, e);
     }
     return e;
