@@ -86,6 +86,14 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
     });
     assert.equal(bob.status, 200, bob.text);
     tunnelIds['bob'] = bob.json.id;
+    // Two members of a pool of the admin's: grouped under one heading in the list.
+    for (let i = 0; i < 2; i++) {
+      const m = await rest(server, 'POST', `/${server.admin.username}/tunnels`, server.admin, {
+        tunnel_identifier: 'ci-pool',
+        tunnel_pool: true,
+      });
+      assert.equal(m.status, 200, m.text);
+    }
     browser = await launchChromium({ trustSpki: [await presentedSpki(new URL(consoleUrl).host)] });
   });
 
@@ -113,7 +121,12 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
   it('lists the tunnels an admin may see, filters them, and opens one with its traffic', async () => {
     const page = await signIn(server.admin);
     await page.locator('[data-testid=tunnels] tbody tr').first().waitFor();
-    assert.deepEqual((await listedNames(page)).sort(), ['alice-ci', 'bob-shared']);
+    assert.deepEqual((await listedNames(page)).sort(), ['alice-ci', 'bob-shared', 'ci-pool', 'ci-pool']);
+    await page
+      .locator('[data-testid=tunnels] tr.group', {
+        hasText: `Pool ci-pool of ${server.admin.username}: 2 members`,
+      })
+      .waitFor();
     const bobRow = page.locator('tr', { hasText: 'bob-shared' });
     assert.match(
       await bobRow.innerText(),

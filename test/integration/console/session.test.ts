@@ -103,6 +103,23 @@ describe('console sessions and CSRF', { timeout: 120_000 }, () => {
     assert.equal(cross.headers['set-cookie'], undefined);
   });
 
+  it('failed sign-ins meet the same limiter as REST: 429 rate_limited with Retry-After', async () => {
+    let last = 0;
+    let retryAfter: string | undefined;
+    for (let i = 0; i < 12 && last !== 429; i++) {
+      const r = await consoleCall(server, 'POST', '/console/api/login', {
+        body: { username: 'nobody-here', access_key: `wrong-${i}` },
+      });
+      last = r.status;
+      retryAfter = r.headers['retry-after'] as string | undefined;
+    }
+    assert.equal(last, 429);
+    assert.match(retryAfter ?? '', /^\d+$/);
+    // REST for that username is limited too: one gate for every credential check.
+    const viaRest = await rest(server, 'GET', '/admin/whoami', { username: 'nobody-here', accessKey: 'x' });
+    assert.equal(viaRest.status, 429);
+  });
+
   it('changes need the CSRF token and the console origin: 403 csrf_failed otherwise, nothing changed', async () => {
     const s = await consoleSignIn(server, alice);
     const path = `/rest/v1/alice/tunnels/${tunnelId}`;
