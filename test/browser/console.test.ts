@@ -118,6 +118,42 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
     assert.equal(await page.evaluate("document.cookie.includes('sluice_console')"), false);
   });
 
+  it('works from the keyboard: a skip link, labelled fields, Enter signs in, focus moves to the heading', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(consoleUrl);
+    await page.locator('h1:focus', { hasText: 'Sign in to Sluice' }).waitFor();
+    const focused = (): Promise<string> =>
+      page.evaluate(
+        "(document.activeElement.getAttribute('name') || document.activeElement.textContent || '').trim()",
+      );
+    // The page's heading has the focus; behind it the skip link, ahead the form.
+    assert.equal(await focused(), 'Sign in to Sluice');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'Skip to content');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'username');
+    await page.keyboard.type(users['bob']!.username);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'access_key');
+    await page.keyboard.type(users['bob']!.accessKey);
+    await page.keyboard.press('Enter');
+    await page.locator('h1:focus', { hasText: 'Tunnels' }).waitFor();
+    // Forward from the heading: the list's filter; back: the header's sign-out, then the navigation links.
+    await page.keyboard.press('Tab');
+    assert.equal(
+      await page.evaluate("document.activeElement.closest('label').firstChild.textContent.trim()"),
+      'Filter',
+    );
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'Sign out');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'My access keys');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'History');
+    await page.keyboard.press('Enter');
+    await page.locator('h1:focus', { hasText: 'Stopped tunnels' }).waitFor();
+  });
+
   it('lists the tunnels an admin may see, filters them, and opens one with its traffic', async () => {
     const page = await signIn(server.admin);
     await page.locator('[data-testid=tunnels] tbody tr').first().waitFor();
