@@ -3,7 +3,8 @@
  * bench/results/latest.json, docs/benchmarks.md and docs/bench/comparison.svg from it.
  *
  *   --quick              short run for day-to-day use (< 2 min); results go to .bench-work/, docs untouched
- *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt (results go to .bench-work/)
+ *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt, console (results go to
+ *                        .bench-work/)
  *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, tlspipe, sluice (default all; with
  *                        SLUICE_BENCH_DIST_B=<dir> also sluice-b, that build, alternating with sluice)
  *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
@@ -49,9 +50,10 @@ import { bulkRounds, smallRounds, type RoundOptions } from './workloads/rounds.j
 import { failoverWorkload } from './workloads/failover.js';
 import { profileWorkload } from './workloads/profile.js';
 import { streamsWorkload } from './workloads/streams.js';
+import { consoleWorkload } from './workloads/console.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const WORKLOADS = ['small', 'connect', 'bulk', 'streams', 'ready', 'failover', 'rtt'] as const;
+const WORKLOADS = ['small', 'connect', 'bulk', 'streams', 'ready', 'failover', 'rtt', 'console'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -225,6 +227,12 @@ async function main(): Promise<void> {
         note: `not measured: two \`sc run --tunnel-pool\` members did not come up (${msg})`,
       };
     }
+  }
+  if (want('console') && anchors.includes('sluice')) {
+    results.console = await consoleWorkload(place, quick ? 2 : 5, log).catch((err: Error) => {
+      notes.push(`console failed: ${err.message.slice(0, 400)}`);
+      return undefined;
+    });
   }
   const delay = Number(values['rtt-delay-ms']);
   const method = want('rtt') && delay > 0 ? await delayMethod() : 'netem';

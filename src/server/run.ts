@@ -32,6 +32,9 @@ import { describeStore, openStore, type StoreConfig } from './store/open.js';
 import { StoreHealth } from './store/health.js';
 import { StoreUnavailableError } from './store/types.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
+import { createConsoleStatic, registerConsoleRoutes, sessionAuthenticator } from './console/console.js';
+import { ConsoleSessions } from './console/session.js';
+import { TunnelStats } from './registry/tunnel-stats.js';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
 import { checkSharedSecrets, Cluster, type ClusterConfig } from './cluster/cluster.js';
 import { isSharedStore } from './store/open.js';
@@ -101,6 +104,8 @@ export interface ServerInfo {
   edge_address: string;
   /** The WebDriver gateway's endpoint (docs/gateway.md). */
   webdriver_url: string;
+  /** The web console (docs/console.md). */
+  console_url: string;
   ca_cert: string;
   ca_fingerprint: string;
   /** The operator's --tls-cert when given, else ''. */
@@ -267,6 +272,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
   const registry = new Registry(cfg.queueTimeoutMs, Boolean(cfg.cluster));
   let cluster: Cluster | null = null;
   const metrics = createServerMetrics(registry);
+  const stats = new TunnelStats(registry);
+  stats.start();
   const tunnels = new TunnelService({
     store,
     registry,
@@ -293,7 +300,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     else limiter.recordFailure(ip, u);
     return account;
   };
-  const router = createRouter(authenticate, trustedProxies);
+  const sessions = new ConsoleSessions(secret, store);
+  const router = createRouter(authenticate, trustedProxies, sessionAuthenticator(sessions));
   registerTunnelRoutes(router, {
     store,
     registry,
@@ -306,6 +314,19 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     clusterNodes: () => cluster?.publicNodes() ?? [],
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
+  registerConsoleRoutes(router, {
+    store,
+    registry,
+    stats,
+    sessions,
+    authenticate,
+    hashKey: hash,
+    memberSharing,
+    publicHost: cfg.publicHost,
+    log: log.child('console'),
+  });
+  const consoleStatic = createConsoleStatic();
+  if (!consoleStatic.available) log.warn('the web console files are missing from this build');
   const cert = cfg.tls
     ? { cert: cfg.tls.certPem, key: cfg.tls.keyPem }
     : { cert: pki.server.certPem, key: pki.server.keyPem };
@@ -316,6 +337,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       serveMetrics(metrics, res);
       return;
     }
+    if (consoleStatic.handle(req, res)) return;
     if (req.url === '/readyz' && !storeHealth.ready) {
       res.writeHead(503, { 'content-type': 'text/plain', 'x-sluice-error': 'store_unavailable' });
       res.end('store unavailable\n');
@@ -446,6 +468,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     proxy_address: formatAddress(proxyAddr.address, proxyAddr.port),
     edge_address: edgeAddress,
     webdriver_url: `https://${restHost}/wd/hub`,
+    console_url: `https://${restHost}/console/`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
     tls_cert: cfg.tls?.certPath ?? '',
@@ -469,6 +492,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       if (cluster) await drainNode(cluster, cfg.cluster!.drainTimeoutMs, proxy);
       tunnels.stopReaper();
       storeHealth.stop();
+      stats.stop();
       await Promise.all([
         closeProxyEntry(proxy),
         close(rest),
