@@ -98,7 +98,12 @@ function render(r) {
   tr.hidden = !matches(r);
   const old = rows.get(r.id);
   if (old) old.tr.replaceWith(tr);
-  else tbody.prepend(tr);
+  else {
+    // Newest first: before the first row with a smaller id (at the top, unless it came from a reload).
+    let next = tbody.firstElementChild;
+    while (next && Number(next.dataset.id) > r.id) next = next.nextElementSibling;
+    tbody.insertBefore(tr, next);
+  }
   rows.set(r.id, { r, tr });
 }
 
@@ -168,8 +173,9 @@ filter.addEventListener('input', () => {
 });
 
 async function start() {
-  // The feed first, then the list: a request that starts in between is in one or the other (or both, once).
+  // The feed first, then the list (on 'open'): a request that starts in between is in one or the other.
   const es = new EventSource('api/events');
+  es.addEventListener('error', () => { status.textContent = 'live feed interrupted, reconnecting'; });
   es.addEventListener('add', (e) => { render(JSON.parse(e.data)); count(); });
   es.addEventListener('update', (e) => render(JSON.parse(e.data)));
   es.addEventListener('evict', (e) => {
@@ -178,11 +184,24 @@ async function start() {
     rows.delete(id);
     count();
   });
+  // On every (re)connection: what was missed while the feed was down.
+  es.addEventListener('open', () => load().catch(failed));
+}
+
+async function load() {
   const res = await fetch('api/requests');
   const list = await res.json();
-  for (const r of list.requests) if (!rows.has(r.id)) render(r);
+  const kept = new Set(list.requests.map((r) => r.id));
+  const newest = list.requests.length ? list.requests[list.requests.length - 1].id : 0;
+  // Rows the list no longer has were evicted meanwhile (rows newer than the list came from the feed since).
+  for (const [id, { tr }] of rows) if (id <= newest && !kept.has(id)) { tr.remove(); rows.delete(id); }
+  for (const r of list.requests) if (!rows.has(r.id) || !rows.get(r.id).r.done) render(r);
   count();
 }
 
-start().catch((err) => { status.textContent = 'cannot load requests: ' + err.message; });
+function failed(err) {
+  status.textContent = 'cannot load requests: ' + err.message;
+}
+
+start().catch(failed);
 `;

@@ -18,6 +18,11 @@ import type { Change, Inspector } from './recorder.js';
 
 /** Between SSE comments, so proxies and the API's idle timeout see traffic on a quiet feed. */
 const HEARTBEAT_MS = 15_000;
+/**
+ * A feed whose reader stopped reading (a frozen tab) is closed once this much is waiting, rather than held in
+ * memory; EventSource reconnects and the page reloads the list.
+ */
+const MAX_FEED_BACKLOG = 1024 * 1024;
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -108,6 +113,7 @@ function events(inspector: Inspector, req: IncomingMessage, res: ServerResponse)
   if (req.method === 'HEAD') return void res.end();
   res.write('retry: 2000\n\n');
   const unsubscribe = inspector.subscribe((c: Change) => {
+    if (res.writableLength > MAX_FEED_BACKLOG) return void res.destroy();
     const data = c.type === 'evict' ? { id: c.id } : c.record.summary();
     res.write(`event: ${c.type}\ndata: ${JSON.stringify(data)}\n\n`);
   });
