@@ -4,7 +4,7 @@
  * --proxy-splice false) record a GET with a cookie and Authorization, one whose Authorization --auth injects, a POST
  * with a body, a failed one (dial_refused) and a CONNECT; the HAR export is valid HAR 1.2 with those entries,
  * statuses, body text and every credential masked (also where the app echoes it in its body). Then: the live
- * feed, the memory bounds, the refusal at start off loopback without --api-basic-auth, 401 without the API's
+ * feed, the route through an upstream proxy (squid) and the --debug-address path, the memory bounds, the refusal at start off loopback without --api-basic-auth, 401 without the API's
  * basic auth, the Host check, and 404 when the flag is off.
  */
 import assert from 'node:assert/strict';
@@ -30,6 +30,7 @@ import {
   waitFor,
   type TestServer,
 } from '../../kit/index.js';
+import { startSquid } from '../upstream/proxies.js';
 
 after(cleanup);
 
@@ -248,6 +249,31 @@ async function getN(server: TestServer, auth: object, url: string, n: number): P
     assert.equal(r.status, 200);
   }
 }
+
+test('the route and the path: --proxy through squid, and --debug-address', async () => {
+  const [server, app, squid] = await Promise.all([startServer(), startHttpApp(), startSquid()]);
+  const client = await startClient(server, {
+    tunnelName: 'insp-route',
+    args: ['--inspector', '--proxy', `http://127.0.0.1:${squid.port}`, '--debug-address', '127.0.0.1:0'],
+  });
+  const auth = { username: server.admin.username, accessKey: server.admin.accessKey, tunnel: 'insp-route' };
+  assert.equal((await proxyRequest(server, auth, { url: `${app.url}/via-squid` })).status, 200);
+  const debugPort = Number((await client.waitForLog(/debug proxy listening.*?127\.0\.0\.1:(\d+)/))[1]);
+  const debug = { proxyAddress: `127.0.0.1:${debugPort}`, proxyPort: debugPort };
+  assert.equal((await proxyRequest(debug, null, { url: `${app.url}/via-debug` })).status, 200);
+  const list = await inspectorJson<{ requests: (Summary & { kind: string; route: string })[] }>(
+    client.apiUrl,
+    '/inspector/api/requests',
+  );
+  const proxyRoute = `proxy http://127.0.0.1:${squid.port}`;
+  assert.deepEqual(
+    list.requests.map((r) => [r.kind, r.url, r.route, r.status]),
+    [
+      ['splice', `${app.url}/via-squid`, proxyRoute, 200],
+      ['debug', `${app.url}/via-debug`, proxyRoute, 200],
+    ],
+  );
+});
 
 test('memory bounds: the byte budget and the ring drop the oldest records; bodies are capped', async () => {
   const server = await startServer();
