@@ -7,7 +7,8 @@
  *        │                                └──> dial through the Dialer (or a kept-alive target connection)
  *        └─ requestHead(): hop-by-hop out, Host, Via, header rules, auth ──> target
  *   target bytes ──ResponseParser (protocol/http1-exchange.ts)──> Downstream.head/body/end (responseFields())
- *   finish: metrics (sauce_connect_http_*) and --log-http, once per request, whichever path carried it
+ *   finish: metrics (sauce_connect_http_*), --log-http and the --inspector record, once per request, whichever
+ *   path carried it (the record also takes the head as sent, the bodies and the dial's route on the way)
  *
  * Everything a later rule needs (domain routing, upstream proxies, --header, --auth) has one place here: the
  * decision, the injected Dialer, and the RequestRules hooks.
@@ -98,7 +99,7 @@ export interface PipelineDeps {
 
 /**
  * How a Dialer reached a target, for the inspector: dialers other than the plain one label their sockets
- * ("proxy http://host:port", "direct (localhost)"); an unlabelled socket was dialed directly.
+ * ("proxy http://host:port", "pac: direct"); an unlabelled socket was dialed directly.
  */
 const dialRoutes = new WeakMap<net.Socket, string>();
 
