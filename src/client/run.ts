@@ -16,6 +16,7 @@ import type { HttpLogEntry } from '../observability/http-log.js';
 import type net from 'node:net';
 import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
+import type { Inspector } from './inspector/recorder.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
 import { upstreamDialer } from './egress/upstream-dialer.js';
@@ -32,6 +33,8 @@ export interface ClientDeps {
   logHttp?: (e: HttpLogEntry) => void;
   /** --log-http for the control module: one entry per call to the server's REST API. */
   controlHttpLog?: (e: HttpLogEntry) => void;
+  /** --inspector: every request through the tunnel recorded for the local API. */
+  inspector?: Inspector;
 }
 
 /** Reads --cacert-file entries: paths or data:base64,... values. */
@@ -227,6 +230,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         metrics,
         logHttp: deps.logHttp,
         rules: requestRules(opts.auth, opts.header),
+        inspector: deps.inspector,
         dialer:
           pac || opts.proxy
             ? upstreamDialer({

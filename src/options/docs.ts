@@ -109,6 +109,7 @@ export function renderCliMarkdown(): string {
     '| `/metrics` | Prometheus text: `sauce_connect_*` metrics (requests, dials, tunnel connections, errors, process). |',
     '| `/configz` | The effective options as `name=value` lines, secrets masked. |',
     '| `/version` | JSON `version`, `commit`, `time`, `node_version`, `os`, `arch`. |',
+    '| `/inspector/` | With `--inspector` only: the live request inspector, its JSON routes and HAR export ([inspector.md](inspector.md)). |',
     '',
     'A CI step can wait for the tunnel with:',
     '',

@@ -365,6 +365,35 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     group: 'API server',
     description: 'Close idle keep-alive connections to the local API after this long; 0s never.',
   },
+  {
+    name: 'inspector',
+    type: 'bool',
+    default: false,
+    group: 'API server',
+    description:
+      'Serve the live request inspector on the local API at /inspector/ (requests, headers, bodies, HAR). ' +
+      'Needs --api-address on loopback, or --api-basic-auth.',
+  },
+  {
+    name: 'inspector-max-requests',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    group: 'API server',
+    description: 'Most requests the inspector keeps; the oldest go first.',
+  },
+  {
+    name: 'inspector-max-memory',
+    type: 'int',
+    default: 64,
+    min: 1,
+    max: 4096,
+    valueName: 'MiB',
+    group: 'API server',
+    description:
+      "Most memory, in MiB, the inspector's records may hold (headers and the first 64 KiB of each body); the oldest go first.",
+  },
   // Logging
   sharedFlag('log-file', 'Logging'),
   sharedFlag('log-level', 'Logging'),

@@ -16,3 +16,4 @@ export * from './streaming.js';
 export * from './dns.js';
 export * from './postgres.js';
 export * from './cluster.js';
+export * from './inspector.js';

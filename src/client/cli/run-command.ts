@@ -18,10 +18,11 @@ import {
   type ParsedRunOptions,
 } from '../../options/index.js';
 import { VERSION } from '../../version.js';
-import { createApiServer, listenApiServer } from '../api/api-server.js';
+import { createApiServer, inspectorProblem, listenApiServer } from '../api/api-server.js';
 import { createClientMetrics } from '../api/metrics.js';
 import type { ClientHandle, ClientState } from '../client-handle.js';
 import { ExitCode } from '../exit-codes.js';
+import { Inspector, MAX_BODY } from '../inspector/recorder.js';
 import { startClient } from '../run.js';
 import { runHelp } from './help.js';
 import { versionInfo } from './version-info.js';
@@ -82,6 +83,18 @@ export async function runCommand(argv: string[]): Promise<void> {
         'prefer env SAUCE_ACCESS_KEY or the config file',
     );
 
+  let inspector: Inspector | undefined;
+  if (opts.inspector) {
+    const problem = inspectorProblem(opts.apiAddress, opts.apiBasicAuth);
+    if (problem) fail(problem);
+    inspector = new Inspector({
+      maxRequests: opts.inspectorMaxRequests,
+      maxBytes: opts.inspectorMaxMemory * 1024 * 1024,
+      maxBody: MAX_BODY,
+      secrets: secretValues(opts),
+    });
+  }
+
   const httpModes = logHttpModes(opts.logHttp);
   const metrics = createClientMetrics();
   const proxyHttp = createHttpLogger(log.child('proxy'), httpModes.proxy);
@@ -92,6 +105,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     version: VERSION,
     logHttp: httpModes.proxy === 'none' ? undefined : (e: HttpLogEntry) => proxyHttp.log(e),
     controlHttpLog: httpModes.control === 'none' ? undefined : (e: HttpLogEntry) => controlHttp.log(e),
+    inspector,
   };
   // The API listens before the client starts, so a taken address fails before any tunnel exists.
   let handle: ClientHandle | null = null;
@@ -112,11 +126,13 @@ export async function runCommand(argv: string[]): Promise<void> {
         configz: () => redactedConfig(opts),
         version: versionInfo(),
         httpLog: httpModes.api === 'none' ? undefined : createHttpLogger(apiLog, httpModes.api),
+        inspector,
       },
     );
     try {
       const address = await listenApiServer(api, opts.apiAddress);
       apiLog.info('API server listening', { address });
+      if (inspector) apiLog.info('inspector at /inspector/', { address });
     } catch (err) {
       apiLog.error('cannot start the API server', {
         address: opts.apiAddress,

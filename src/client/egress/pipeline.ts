@@ -7,7 +7,8 @@
  *        │                                └──> dial through the Dialer (or a kept-alive target connection)
  *        └─ requestHead(): hop-by-hop out, Host, Via, header rules, auth ──> target
  *   target bytes ──ResponseParser (protocol/http1-exchange.ts)──> Downstream.head/body/end (responseFields())
- *   finish: metrics (sauce_connect_http_*) and --log-http, once per request, whichever path carried it
+ *   finish: metrics (sauce_connect_http_*), --log-http and the --inspector record, once per request, whichever
+ *   path carried it (the record also takes the head as sent, the bodies and the dial's route on the way)
  *
  * Everything a later rule needs (domain routing, upstream proxies, --header, --auth) has one place here: the
  * decision, the injected Dialer, and the RequestRules hooks.
@@ -25,6 +26,7 @@ import {
 import type { Body } from '../../protocol/http1-framing.js';
 import { isHopByHop, withVia } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
+import type { Inspector, InspectorRecord, RecordKind } from '../inspector/recorder.js';
 import { checkHost, connect, PolicyError, type DialPolicy } from './dialer.js';
 
 /** Header fields in order, names as sent. */
@@ -91,6 +93,23 @@ export interface PipelineDeps {
   /** Default: a TCP connection under the localhost policy with --http-dial-* retries. */
   dialer?: Dialer;
   rules?: RequestRules;
+  /** --inspector: every request recorded (undefined when off: each hook is then one null check). */
+  inspector?: Inspector;
+}
+
+/**
+ * How a Dialer reached a target, for the inspector: dialers other than the plain one label their sockets
+ * ("proxy http://host:port", "pac: direct"); an unlabelled socket was dialed directly.
+ */
+const dialRoutes = new WeakMap<net.Socket, string>();
+
+export function labelRoute(socket: net.Socket, route: string): net.Socket {
+  dialRoutes.set(socket, route);
+  return socket;
+}
+
+export function routeOf(socket: net.Socket): string {
+  return dialRoutes.get(socket) ?? 'direct';
 }
 
 /** The label of sauce_connect_errors_total for failures of proxied requests. */
@@ -118,6 +137,8 @@ export class Transaction {
   resHeaders?: Record<string, string>;
   finished = false;
   readonly t0 = process.hrtime.bigint();
+  /** The inspector's record of this request (--inspector only). */
+  rec: InspectorRecord | undefined;
 
   constructor(
     private readonly p: EgressPipeline,
@@ -186,6 +207,7 @@ export class EgressPipeline {
     connection: readonly string[],
     body: Body,
     via?: string,
+    tx?: Transaction,
   ): string {
     let out: Fields = [];
     let prior: string | undefined;
@@ -196,10 +218,14 @@ export class EgressPipeline {
       else out.push(f);
     }
     const rules = this.deps.rules;
+    let injected = false;
     if (rules) {
       if (rules.authorization && !out.some(([n]) => n.toLowerCase() === 'authorization')) {
         const v = rules.authorization(target);
-        if (v) out.push(['Authorization', v]);
+        if (v) {
+          out.push(['Authorization', v]);
+          injected = true;
+        }
       }
       if (rules.headers) {
         out = out.slice();
@@ -210,7 +236,9 @@ export class EgressPipeline {
     for (const [n, v] of out) head += `\r\n${n}: ${v}`;
     if (body.kind === 'chunked') head += '\r\nTransfer-Encoding: chunked';
     if (via !== undefined) head += `\r\nVia: ${withVia(prior, via)}`;
-    return `${head}\r\n\r\n`;
+    head += '\r\n\r\n';
+    tx?.rec?.sent(head, injected, rules?.headers !== undefined);
+    return head;
   }
 
   /**
@@ -232,11 +260,13 @@ export class EgressPipeline {
   }
 
   /** Starts the record of a request (in-flight gauge up). */
-  begin(method: string, url: string): Transaction {
+  begin(method: string, url: string, kind: RecordKind): Transaction {
     let b = this.bound.get(method);
     if (!b) this.bound.set(method, (b = bind(this.deps.metrics, method)));
     b.inFlight.inc();
-    return new Transaction(this, method, url, b);
+    const tx = new Transaction(this, method, url, b);
+    if (this.deps.inspector) tx.rec = this.deps.inspector.begin(kind, method, url);
+    return tx;
   }
 
   /** An error answered or reset by the pipeline (also for requests refused before they began). */
@@ -264,6 +294,11 @@ export class EgressPipeline {
       resHeaders: tx.resHeaders,
       error,
     });
+    const rec = tx.rec;
+    if (rec) {
+      if (!rec.route && (error === 'denied' || error === 'localhost_denied')) rec.route = 'denied';
+      rec.finish(tx.status, error, tx.requestBytes, tx.responseBytes);
+    }
   }
 }
 
@@ -385,6 +420,7 @@ export class TargetConnection implements ResponseEvents {
     const ex = this.exchange;
     if (!ex) return this.destroy(); // nothing was asked: the target is out of step
     ex.tx.responseBytes += c.length;
+    ex.tx.rec?.firstByte();
     this.parser.push(c);
   }
 
@@ -496,6 +532,7 @@ export class Exchange {
 
   private attach(conn: TargetConnection): void {
     this.conn = conn;
+    this.tx.rec?.connected(routeOf(conn.socket), !this.reused);
     this.tx.requestBytes += this.req.head.length;
     conn.send(this, this.req.head);
     const pending = this.pending;
@@ -519,6 +556,7 @@ export class Exchange {
       return false;
     }
     this.tx.requestBytes += buf.length;
+    this.tx.rec?.requestData(buf);
     return this.conn!.socket.write(buf);
   }
 
@@ -562,6 +600,7 @@ export class Exchange {
   head(res: ResponseHead): void {
     this.tx.status = res.status;
     if (this.p.deps.logHttp) this.tx.resHeaders = fieldsRecord(res.head.fields);
+    this.tx.rec?.response(res, !this.down.decode && res.body.kind === 'chunked');
     const r = this.down.head(res);
     if (r === true) this.answered = true;
     else if (r === false) this.cancel();
@@ -573,6 +612,7 @@ export class Exchange {
 
   body(chunk: Buffer): void {
     if (this.done) return;
+    this.tx.rec?.responseData(chunk);
     if (!this.down.body(chunk)) {
       const socket = this.conn?.socket;
       if (!socket) return;
