@@ -178,6 +178,14 @@ export class RestClient {
     return t;
   }
 
+  /** This user's running tunnels (the REST shape of tunnel-json.ts), as `sc doctor` reads them. */
+  async listTunnels(): Promise<Record<string, unknown>[]> {
+    const r = await this.call('GET', this.userPath('tunnels?full=true'), undefined, 10_000);
+    if (!Array.isArray(r))
+      throw new ControlError('the server answered the tunnel list without a list', ExitCode.REFUSED, false);
+    return r as Record<string, unknown>[];
+  }
+
   /** Jobs (WebDriver gateway sessions) running on the tunnel, as the server counts them. */
   async numJobs(id: string): Promise<number> {
     const r = (await this.call('GET', this.userPath(`tunnels/${id}/num_jobs`), undefined, 5000)) as {
