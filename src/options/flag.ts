@@ -34,9 +34,7 @@ export const SERVER_GROUPS = [
 /** Groups of the flags only `sc doctor` has (it also takes every `sc run` flag). */
 export const DOCTOR_GROUPS = ['Doctor'] as const;
 export type FlagGroup =
-  | (typeof GROUPS)[number]
-  | (typeof SERVER_GROUPS)[number]
-  | (typeof DOCTOR_GROUPS)[number];
+  (typeof GROUPS)[number] | (typeof SERVER_GROUPS)[number] | (typeof DOCTOR_GROUPS)[number];
 
 export interface FlagDef {
   /** Long name, also the config-file key; the RunOptions property is its camelCase. */

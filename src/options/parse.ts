@@ -364,7 +364,11 @@ export function parseOptions(
 }
 
 /** sc run's checks after parsing (also sc doctor's): --cacert-file paths made absolute, a server named. */
-function finishRunValues(values: Record<string, FlagValue>, sources: Record<string, OptionSource>, cwd: string): void {
+function finishRunValues(
+  values: Record<string, FlagValue>,
+  sources: Record<string, OptionSource>,
+  cwd: string,
+): void {
   if (sources['cacert-file'] !== 'default')
     values['cacertFile'] = (values['cacertFile'] as string[]).map((p) =>
       p.startsWith('data:') ? p : resolve(cwd, p),

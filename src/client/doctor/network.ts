@@ -478,7 +478,12 @@ export function checkTunnelName(
   const pool = same.filter((t) => t['tunnel_pool'] === true);
   const replaced = same.filter((t) => !(opts.tunnelPool && t['tunnel_pool'] === true));
   const ids = (list: readonly Record<string, unknown>[]): string =>
-    list.map((t) => `${String(t['id'])}${t['host'] ? ` on ${String(t['host'])}` : ''}`).join(', ');
+    list
+      .map((t) => {
+        const id = typeof t['id'] === 'string' ? t['id'] : '?';
+        return typeof t['host'] === 'string' && t['host'] ? `${id} on ${t['host']}` : id;
+      })
+      .join(', ');
   const parts: string[] = [];
   if (opts.tunnelPool && pool.length) parts.push(`joins the pool of ${pool.length} running (${ids(pool)})`);
   if (replaced.length)
