@@ -77,33 +77,42 @@ export async function checkDns(opts: DoctorOptions, s: ServerAddress): Promise<C
   }
 }
 
-/** dns-server: each --dns-server answers for the server's host within --dns-timeout (dns.ts, as the dialer asks). */
+/** A name worth a query: not an IP address, not localhost (dns.ts answers those without asking). */
+function queryable(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return !isIP(h) && h !== 'localhost' && !h.endsWith('.localhost');
+}
+
+/**
+ * dns-server: each --dns-server answers within --dns-timeout (dns.ts, as the dialer asks it), for the server's host,
+ * or when that is an address or localhost, for the first --check-url host that is a name.
+ */
 export async function checkDnsServers(opts: DoctorOptions, s: ServerAddress): Promise<CheckResult[]> {
   if (opts.dnsServer.length === 0)
     return [skip('dns-server', '--dns-server not set: target names go to the system resolver')];
-  const name = s.host;
+  const urlHosts = opts.checkUrl.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, ''));
+  const name = [s.host, ...urlHosts].find(queryable);
   const out: CheckResult[] = [];
   for (const server of opts.dnsServer) {
-    const resolve = dnsResolver({ servers: [server], roundRobin: false, timeoutMs: opts.dnsTimeout });
     const label = `dns-server ${server}`;
-    if (isIP(s.host)) {
+    if (!name) {
       out.push(
-        skip(label, `the server is an IP address (${s.host}): --dns-server is checked by --check-url`),
+        skip(label, 'no host name to ask for: the server and every --check-url are addresses or localhost'),
       );
       continue;
     }
+    const resolve = dnsResolver({ servers: [server], roundRobin: false, timeoutMs: opts.dnsTimeout });
     try {
       const list = await resolve(name);
       out.push(ok(label, `${name} -> ${list.map((a) => a.address).join(', ')}`));
     } catch (err) {
       const code = errCode(err);
       if (code === 'ENOTFOUND') {
-        // The server answered: it works, it only does not know this name (sc run resolves the server itself
-        // with the system resolver; --dns-server serves the targets).
+        // The server answered: it works, it only does not know this name.
         out.push(
           ok(
             label,
-            `answers; it has no address for ${name} (sc reaches the server through the system resolver)`,
+            `answers; it has no address for ${name}${name === s.host ? ' (sc reaches the server through the system resolver; --dns-server serves the targets)' : ''}`,
           ),
         );
         continue;
