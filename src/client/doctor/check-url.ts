@@ -52,7 +52,7 @@ const FIXES: Partial<Record<ProxyErrorCode, string>> = {
     'the host does not answer: check that this machine can reach it (firewall, route), or --http-dial-timeout',
   dial_failed: 'check that this machine can reach the host',
   upstream_proxy_auth:
-    'give the upstream proxy its user and password in the --proxy URL (or in the PAC route with --auth)',
+    'give the upstream proxy its user and password in the --proxy URL (scheme://user:pass@host:port)',
   upstream_proxy_unreachable:
     'check the --proxy address (or the proxies the PAC script returns) and that the proxy runs',
   upstream_proxy_refused:

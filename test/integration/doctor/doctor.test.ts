@@ -58,6 +58,26 @@ test('everything passes: exit 0, one line per check, the access key never printe
   assert.ok(!j.output.includes(s.admin.accessKey));
 });
 
+test('the config file and SAUCE_* env vars of sc run configure doctor the same way', async () => {
+  const s = await server();
+  const dir = await tempDir('sluice-doctor-cfg-');
+  const cfg = join(dir, 'sc.yaml');
+  await writeFile(
+    cfg,
+    `username: ${s.admin.username}\nregion: us-west\ntunnel-name: from-config\ncacert-file:\n  - ${s.caCert}\n`,
+  );
+  const p = new NodeProcess('sc doctor', CLIENT_MAIN, ['doctor', '-c', cfg], {
+    PATH: process.env['PATH'],
+    SAUCE_ACCESS_KEY: s.admin.accessKey,
+    SAUCE_REST_URL: s.restUrl,
+  });
+  const exit = await p.waitExit(60_000);
+  assert.equal(exit.code, 0, p.logs());
+  assert.match(p.logs(), /^OK +credentials +user "admin" accepted/m);
+  assert.match(p.logs(), /^OK +tunnel +"from-config" is free/m);
+  assert.ok(!p.logs().includes(s.admin.accessKey), 'the access key is printed');
+});
+
 test('credentials: a wrong access key is a FAIL naming 401, exit 6, the key not printed', async () => {
   const s = await server();
   const wrong = 'wrong-key-0123456789abcdef';
