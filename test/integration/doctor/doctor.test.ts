@@ -18,6 +18,7 @@ import {
   startExpiredTls,
   startHttpApp,
   startServer,
+  startTlsApp,
   tempDir,
   type TestServer,
 } from '../../kit/index.js';
@@ -146,11 +147,24 @@ test('--check-url: a closed port, a denied host, a localhost URL under --proxy-l
   assert.match(local.output, /fix: +set --proxy-localhost allow/);
   assert.equal(app.requests.length, 0, 'a denied URL reached the app');
 
+  const tlsApp = await startTlsApp();
   const ok = await runDoctor(s, {
-    args: ['--tunnel-domains', '127\\.0\\.0\\.1', '--check-url', `${app.url}/`, '--proxy-localhost', 'allow'],
+    args: [
+      '--tunnel-domains',
+      '127\\.0\\.0\\.1',
+      '--proxy-localhost',
+      'allow',
+      '--check-url',
+      `${app.url}/`,
+      '--check-url',
+      `${tlsApp.url}/`,
+    ],
   });
   assert.equal(ok.code, 0, ok.output);
   assert.match(ok.line(`url ${app.url}/`), /^OK .*--tunnel-domains "127\\\.0\\\.0\\\.1".*HTTP 200/);
+  // https: the CONNECT path, TLS with the target; the test CA is not trusted here, which is noted, not failed.
+  assert.match(ok.line(`url ${tlsApp.url}/`), /^OK .*HTTP 200; TLS certificate not trusted here/);
+  assert.ok(tlsApp.requests.length >= 1, 'the https URL was really fetched');
 });
 
 test('dns-server: a DNS server that answers passes (and resolves --check-url); a silent one fails with the timeout named', async () => {
@@ -234,6 +248,13 @@ test('pac: a script routing through squid passes and shows its answer; one that 
   assert.equal(b.code, 6, b.output);
   assert.match(b.line('pac'), /^FAIL +pac /);
   assert.match(b.output, /cause: the PAC script does not compile/);
+
+  const loop = join(dir, 'loop.pac');
+  await writeFile(loop, 'function FindProxyForURL(url, host) { for (;;) {} }\n');
+  const l = await runDoctor(s, { args: ['--pac', loop] });
+  assert.equal(l.code, 6, l.output);
+  assert.match(l.line('pac'), /^FAIL +pac +FindProxyForURL\("https:\/\/127\.0\.0\.1:\d+\/"\) failed/);
+  assert.match(l.output, /did not return within 5000 ms/);
 });
 
 test('proxy-sauce: the server reached through squid passes; an unreachable proxy fails', async () => {
