@@ -12,5 +12,7 @@ export const ExitCode = {
   UNREACHABLE: 4,
   /** The server refused to create the tunnel for another reason (quota, role, bad request). */
   REFUSED: 5,
+  /** `sc doctor`: at least one check failed (docs/doctor.md). */
+  CHECK_FAILED: 6,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

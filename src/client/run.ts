@@ -14,12 +14,12 @@ import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
 import type { HttpLogEntry } from '../observability/http-log.js';
 import type net from 'node:net';
-import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
+import { openKeylog, requestRules, startDebugProxy } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
 import type { Inspector } from './inspector/recorder.js';
+import { egressConfig, egressDialer } from './egress/from-options.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
-import { upstreamDialer } from './egress/upstream-dialer.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
 import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
@@ -49,6 +49,14 @@ export async function loadCaCerts(entries: string[]): Promise<string[]> {
     }
   }
   return out;
+}
+
+/** The trust store of every TLS connection sc opens: the system roots plus --cacert-file. */
+export async function trustContext(cacertFile: string[]): Promise<tls.SecureContext> {
+  return tls.createSecureContext({
+    ca: [...tls.rootCertificates, ...(await loadCaCerts(cacertFile))],
+    minVersion: 'TLSv1.2',
+  });
 }
 
 function createBody(opts: RunOptions, version: string): Record<string, unknown> {
@@ -181,10 +189,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     control.info('please wait for the ready line before running your tests');
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
-    const secureContext = tls.createSecureContext({
-      ca: [...tls.rootCertificates, ...(await loadCaCerts(opts.cacertFile))],
-      minVersion: 'TLSv1.2',
-    });
+    const secureContext = await trustContext(opts.cacertFile);
     // --pac compiles before anything else happens, so a broken script stops sc at start.
     if (opts.pac) {
       try {
@@ -215,38 +220,14 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     }
     // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
     // anything is created on the server.
-    egress = new Egress(
-      {
-        proxyLocalhost: opts.proxyLocalhost,
-        dialTimeoutMs: opts.httpDialTimeout,
-        dialAttempts: opts.httpDialAttempts,
-        dialBackoffMs: opts.httpDialBackoff,
-        idleConnTimeoutMs: opts.httpIdleConnTimeout,
-        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
-        resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
-      },
-      {
-        log: log.child('proxy'),
-        metrics,
-        logHttp: deps.logHttp,
-        rules: requestRules(opts.auth, opts.header),
-        inspector: deps.inspector,
-        dialer:
-          pac || opts.proxy
-            ? upstreamDialer({
-                policy: {
-                  proxyLocalhost: opts.proxyLocalhost,
-                  dialTimeoutMs: opts.httpDialTimeout,
-                  dialAttempts: opts.httpDialAttempts,
-                  dialBackoffMs: opts.httpDialBackoff,
-                },
-                proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
-                pac,
-                secureContext,
-              })
-            : undefined,
-      },
-    );
+    egress = new Egress(egressConfig(opts), {
+      log: log.child('proxy'),
+      metrics,
+      logHttp: deps.logHttp,
+      rules: requestRules(opts.auth, opts.header),
+      inspector: deps.inspector,
+      dialer: egressDialer(opts, pac, secureContext),
+    });
     if (opts.debugAddress) {
       try {
         debugProxy = await startDebugProxy(opts.debugAddress, egress, log.child('proxy'));

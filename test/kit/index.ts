@@ -17,3 +17,4 @@ export * from './dns.js';
 export * from './postgres.js';
 export * from './cluster.js';
 export * from './inspector.js';
+export * from './doctor.js';

@@ -10,6 +10,7 @@ Usage:
 
 Commands:
   run         Start the tunnel ("sc run config-file" prints a config template)
+  doctor      Check DNS, proxies, the server, TLS, credentials and URLs with the flags of run
   ready       Exit 0 when the local API of a running sc says ready (for HEALTHCHECKs)
 
 Other Commands:
@@ -17,7 +18,7 @@ Other Commands:
   help        Help about any command
   version     Print the version (--format text|json)
 
-Use "sc help run" or "sc run --help" for the flags of run.
+Use "sc help run" or "sc run --help" for the flags of run, "sc help doctor" for doctor.
 `;
 
 export function runHelp(): string {

@@ -5,6 +5,7 @@
  */
 import { ExitCode } from '../exit-codes.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
+import { doctorCommand, doctorHelp } from './doctor-command.js';
 import { ROOT_HELP, runHelp } from './help.js';
 import { READY_HELP, readyCommand } from './ready-command.js';
 import { runCommand } from './run-command.js';
@@ -54,6 +55,7 @@ function helpCommand(args: string[]): void {
   if (topic === undefined) process.stdout.write(ROOT_HELP);
   else if (topic === 'run') process.stdout.write(runHelp());
   else if (topic === 'ready') process.stdout.write(READY_HELP);
+  else if (topic === 'doctor') process.stdout.write(doctorHelp());
   else if (topic === 'version') versionCommand(['--help']);
   else if (topic === 'completion') completionCommand(['--help']);
   else usageError(`unknown help topic "${topic}"`);
@@ -66,6 +68,8 @@ async function main(argv: string[]): Promise<void> {
       return runCommand(rest);
     case 'ready':
       return readyCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
     case 'version':
     case '--version':
       return versionCommand(rest);

@@ -23,7 +23,7 @@ export interface UpstreamDialerConfig {
 }
 
 /** The URL handed to FindProxyForURL: the pipeline knows host and port only, so 443 means https. */
-function pacUrl(t: Target): string {
+export function pacUrl(t: Target): string {
   const scheme = t.port === 443 ? 'https' : 'http';
   const dflt = t.port === 443 || t.port === 80;
   return `${scheme}://${t.hostname}${dflt ? '' : `:${t.port}`}/`;
