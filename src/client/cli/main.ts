@@ -6,6 +6,7 @@
 import { ExitCode } from '../exit-codes.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { ROOT_HELP, runHelp } from './help.js';
+import { legacyCommand } from './legacy-command.js';
 import { READY_HELP, readyCommand } from './ready-command.js';
 import { runCommand } from './run-command.js';
 import { versionInfo, versionText } from './version-info.js';
@@ -66,6 +67,8 @@ async function main(argv: string[]): Promise<void> {
       return runCommand(rest);
     case 'ready':
       return readyCommand(rest);
+    case 'legacy':
+      return legacyCommand(rest);
     case 'version':
     case '--version':
       return versionCommand(rest);
