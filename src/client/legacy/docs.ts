@@ -19,7 +19,7 @@ function becomes(f: LegacyFlag): string {
     case 'map':
       return (
         `\`--${a.to}\`` +
-        (a.note ? ` ${a.note}` : '') +
+        (a.note ? `. ${a.note}` : '') +
         (a.whileUnsupported
           ? ` Ignored with a warning while \`--${a.to}\` is not supported: ${a.whileUnsupported}.`
           : '')
@@ -78,7 +78,9 @@ export function renderLegacyMarkdown(): string {
     '  when `sc` exits. If it cannot be written, `sc` exits with code 2 rather than leave a script waiting.',
     '- `--pidfile`: written at start with the process id and a newline, removed at exit.',
     '',
-    'Both are removed on every exit but SIGKILL.',
+    'Both are removed on every exit but SIGKILL. (SC4 documented only that the readyfile is "touched" when the',
+    "tunnel is ready; removing stale and leftover files is this implementation's choice, so that a file present",
+    'always means a running, ready tunnel.)',
     '',
     '## Host patterns',
     '',
