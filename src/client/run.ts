@@ -210,6 +210,14 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       }
       rest.agent.on('keylog', keylog);
     }
+    const onDialRetry = (target: string, attempt: number, error: string): void =>
+      log.child('proxy').debug('dial failed, retrying', {
+        target,
+        attempt,
+        of: opts.httpDialAttempts,
+        error,
+        backoff: `${opts.httpDialBackoff}ms`,
+      });
     // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
     // anything is created on the server.
     egress = new Egress(
@@ -218,6 +226,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         dialTimeoutMs: opts.httpDialTimeout,
         dialAttempts: opts.httpDialAttempts,
         dialBackoffMs: opts.httpDialBackoff,
+        onRetry: onDialRetry,
         idleConnTimeoutMs: opts.httpIdleConnTimeout,
         responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
         resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
@@ -235,6 +244,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
                   dialTimeoutMs: opts.httpDialTimeout,
                   dialAttempts: opts.httpDialAttempts,
                   dialBackoffMs: opts.httpDialBackoff,
+                  onRetry: onDialRetry,
                 },
                 proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
                 pac,

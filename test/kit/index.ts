@@ -15,3 +15,4 @@ export * from './faulty-relay.js';
 export * from './streaming.js';
 export * from './dns.js';
 export * from './legacy.js';
+export * from './silent-port.js';
