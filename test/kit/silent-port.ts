@@ -3,8 +3,7 @@
  * fills, so the kernel drops every further SYN and a connect can only time out. For dial timeouts end to end
  * without touching any other address or the host's firewall.
  */
-import { spawn } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { onCleanup, trackChild, waitFor } from './cleanup.js';
 
@@ -33,7 +32,7 @@ export async function startSilentPort(): Promise<{ port: number; host: string; u
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    py.stdout!.on('data', (d: Buffer) => {
+    py.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /^(\d+)\n/.exec(out);
       if (m) resolve(Number(m[1]));
