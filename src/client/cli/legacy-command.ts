@@ -7,6 +7,7 @@ import { maskedArgv } from '../../options/redact.js';
 import { ExitCode } from '../exit-codes.js';
 import { legacyHelp } from '../legacy/docs.js';
 import { LegacyFiles } from '../legacy/files.js';
+import { writeSc5Config } from '../legacy/output-config.js';
 import { LEGACY_SECRET_FLAGS, LegacyError, translateLegacy, type Translation } from '../legacy/translate.js';
 import { runCommand } from './run-command.js';
 import { versionText } from './version-info.js';
@@ -31,6 +32,16 @@ export async function legacyCommand(argv: string[]): Promise<void> {
   }
   if (t.version) {
     process.stdout.write(versionText());
+    return;
+  }
+  if (t.outputConfigFile) {
+    try {
+      writeSc5Config(t.outputConfigFile, t, 'an SC4 command line');
+    } catch (err) {
+      fail(`cannot write --output-config-file ${t.outputConfigFile}: ${(err as Error).message}`);
+    }
+    for (const w of t.warnings) process.stderr.write(`sc legacy: warning: ${w}\n`);
+    process.stdout.write(`wrote ${t.outputConfigFile}; run it with: sc run -c ${t.outputConfigFile}\n`);
     return;
   }
   const files = new LegacyFiles(t.pidfile, t.readyfile);

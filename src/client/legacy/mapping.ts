@@ -523,11 +523,21 @@ export const LEGACY_FLAGS: readonly LegacyFlag[] = [
     short: 'c',
     value: true,
     valueName: 'file',
-    description: 'SC4 YAML configuration file.',
+    description: 'SC4 YAML configuration file (keys: the SC4 long flag names).',
     action: {
-      kind: 'error',
-      reason:
-        'SC4 configuration files are not read: pass the settings as flags, or write an SC5 config for sc run',
+      kind: 'own',
+      note: 'Read and translated like the command line; the command line wins over its values.',
+    },
+  },
+  {
+    name: 'output-config-file',
+    value: true,
+    valueName: 'file',
+    description:
+      'Not SC4: write the equivalent `sc run` config file (YAML) and exit without starting a tunnel.',
+    action: {
+      kind: 'own',
+      note: 'Mode 0600 (it may hold the access key); run it with `sc run -c <file>`. The readyfile and pidfile have no `sc run` equivalent and are left out, with a comment.',
     },
   },
 ];

@@ -3,6 +3,9 @@
  * with getopt_long: `--name value`, `--name=value`, `-x value`, `-xvalue`, grouped switches (`-vv`, `-sT`).
  * Only the translation happens here; the SC5 flags it yields are checked by the `sc run` parser.
  */
+import { resolve } from 'node:path';
+import { ConfigError } from '../../options/config-error.js';
+import { readConfigFile } from '../../options/config-file.js';
 import { envName } from '../../options/flag.js';
 import { RUN_SPEC } from '../../options/parse.js';
 import { suggestName } from '../../options/suggest.js';
@@ -17,6 +20,8 @@ export interface Translation {
   warnings: string[];
   readyfile?: string;
   pidfile?: string;
+  /** --output-config-file: write the `sc run` config there instead of running. */
+  outputConfigFile?: string;
   help: boolean;
   version: boolean;
 }
@@ -116,9 +121,50 @@ function unsupported(flag: string): boolean {
   return RUN_SPEC.byName.get(flag)?.unsupported === true;
 }
 
-/** SC4 argv -> `sc run` argv. `env` decides whether a legacy default applies (SAUCE_* env wins over it). */
-export function translateLegacy(argv: readonly string[], env: NodeJS.ProcessEnv): Translation {
-  const { values, help, version } = readArgv(argv);
+/**
+ * SC4's `-c` file as command-line arguments: a YAML mapping of SC4 long flag names to a value, a list of values
+ * (each one an occurrence of the flag), or true/false for switches. Errors name the key, never its value.
+ */
+function configArgv(path: string): string[] {
+  let data: Record<string, unknown>;
+  try {
+    data = readConfigFile(path, 'sc legacy -c');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new LegacyError(err.message);
+    throw err;
+  }
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    const f = byName.get(key);
+    if (!f || f.name === 'config-file' || f.name === 'output-config-file')
+      throw new LegacyError(
+        `config file ${path}: unknown SC4 key "${key}"${f ? '' : suggestName(key, [...byName.keys()])}`,
+      );
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (!f.value) {
+        if (v === true || v === 'true') out.push(`--${key}`);
+        else if (!(v === false || v === 'false' || v === null))
+          throw new LegacyError(`config file ${path}: "${key}" is a switch: use true or false`);
+      } else if (typeof v === 'string' || typeof v === 'number') out.push(`--${key}=${v}`);
+      else throw new LegacyError(`config file ${path}: "${key}" needs a value or a list of values`);
+    }
+  }
+  return out;
+}
+
+/**
+ * SC4 argv -> `sc run` argv. `env` decides whether a legacy default applies (SAUCE_* env wins over it); a `-c`
+ * file is read relative to `cwd`, its settings placed before the command line's (which win).
+ */
+export function translateLegacy(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): Translation {
+  let parsed = readArgv(argv);
+  const config = parsed.values.get('config-file');
+  if (config) parsed = readArgv([...configArgv(resolve(cwd, config[config.length - 1]!)), ...argv]);
+  const { values, help, version } = parsed;
   const out: string[] = [];
   const warnings: string[] = [];
   const set = new Set<string>();
@@ -135,6 +181,7 @@ export function translateLegacy(argv: readonly string[], env: NodeJS.ProcessEnv)
       case 'own':
         if (f.name === 'readyfile') t.readyfile = vals[vals.length - 1];
         else if (f.name === 'pidfile') t.pidfile = vals[vals.length - 1];
+        else if (f.name === 'output-config-file') t.outputConfigFile = vals[vals.length - 1];
         break;
       case 'map': {
         const flags = a.transform

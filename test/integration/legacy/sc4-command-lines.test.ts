@@ -13,6 +13,7 @@ import {
   listTunnelsFull,
   proxyGet,
   shellWaitForFile,
+  startClient,
   startHttpApp,
   startLegacy,
   startServer,
@@ -171,4 +172,44 @@ test('the readyfile never appears while the tunnel is not up; the pidfile is the
   assert.equal(exit.code, 4, sc.describe());
   assert.equal(existsSync(ready), false);
   assert.equal(existsSync(pid), false, 'pidfile removed at exit');
+});
+
+test('an SC4 config file runs the tunnel; --output-config-file writes an sc run config that runs it too', async () => {
+  const sc4 = join(dir, 'sc4.yaml');
+  writeFileSync(
+    sc4,
+    [
+      `user: ${server.admin.username}`,
+      `api-key: ${server.admin.accessKey}`,
+      `rest-url: ${server.restUrl}`,
+      `cainfo: ${server.caCert}`,
+      'tunnel-identifier: from-sc4-config',
+      'tunnel-domains: ["127.0.0.1"]',
+      'se-port: 4445',
+    ].join('\n'),
+  );
+  const ready = join(dir, 'config.ready');
+  const sc = startLegacy(['-c', sc4, '-f', ready]);
+  await shellWaitForFile(ready, 20_000, () => sc.describe());
+  const r = await proxyGet(server, { ...server.admin, tunnel: 'from-sc4-config' }, `${app.url}/echo?cfg=1`);
+  assert.equal(r.status, 200, r.body);
+  assert.equal((await sc.stop('SIGTERM')).code, 0, sc.describe());
+
+  const out = join(dir, 'sc5.yaml');
+  const write = startLegacy(['-c', sc4, '-i', 'migrated', '--output-config-file', out]);
+  assert.equal((await write.waitExit()).code, 0, write.describe());
+  assert.match(write.logs(), /wrote .*sc5\.yaml/);
+  assert.ok(
+    !(await listTunnelsFull(server, server.admin)).some((t) => t['tunnel_identifier'] === 'migrated'),
+    'writing the config starts no tunnel',
+  );
+  assert.match(readFileSync(out, 'utf8'), /^# note: -P\/--se-port is ignored/m);
+  const run = await startClient(server, {
+    tunnelName: 'migrated',
+    bare: true,
+    args: ['-c', out, '--api-address', '127.0.0.1:0'],
+  });
+  assert.match(run.logs(), /tunnel-name=migrated/);
+  const r2 = await proxyGet(server, { ...server.admin, tunnel: 'migrated' }, `${app.url}/echo?cfg=2`);
+  assert.equal(r2.status, 200, r2.body);
 });

@@ -1,8 +1,12 @@
 /** `sc legacy`'s translation, in process: SC4 flags to `sc run` flags, host globs to anchored rules. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { globToRule, hostListToRules } from '../../../src/client/legacy/globs.js';
 import { LEGACY_FLAGS } from '../../../src/client/legacy/mapping.js';
+import { writeSc5Config } from '../../../src/client/legacy/output-config.js';
 import { LegacyError, translateLegacy } from '../../../src/client/legacy/translate.js';
 import { parseRunOptions, RUN_FLAGS } from '../../../src/options/index.js';
 import { RuleSet } from '../../../src/server/routing/domain-rules.js';
@@ -141,7 +145,7 @@ test('flags that cannot be honoured, unknown flags and bad values are errors nam
     [['--doctor'], /--doctor cannot be honoured/],
     [['--capath', '/etc/ssl'], /--capath cannot be honoured: CA directories/],
     [['--autodetect'], /--autodetect cannot be honoured/],
-    [['-c', 'sc4.yaml'], /-c\/--config-file cannot be honoured/],
+    [['-c', '/nonexistent/sc4.yaml'], /cannot read config file \/nonexistent\/sc4.yaml.*file not found/],
     [['-F', 'example\\.com/ads'], /-F\/--fast-fail-regexps.*URL paths/],
     [['-w', 'u:p'], /-w\/--proxy-userpwd: needs --proxy/],
     [['-T'], /-T\/--proxy-tunnel: needs --proxy/],
@@ -186,4 +190,80 @@ test('every mapped target is an sc run flag, and no SC4 name or short letter is 
       shorts.add(f.short);
     }
   }
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-legacy-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('an SC4 config file (-c): SC4 keys, lists and switches; the command line wins', () => {
+  const file = join(dir, 'sc4.yaml');
+  writeFileSync(
+    file,
+    [
+      'user: alice',
+      'api-key: from-file-key',
+      'rest-url: https://sc.test/rest/v1',
+      'tunnel-identifier: from-file',
+      'tunnel-domains: ["*.a.test", "b.test"]',
+      'shared-tunnel: true',
+      'no-autodetect: false',
+      'se-port: 4445',
+      'readyfile: /tmp/ready',
+    ].join('\n'),
+  );
+  const t = translateLegacy(['-c', 'sc4.yaml', '-i', 'from-flag'], {}, dir);
+  const { options } = parseRunOptions(t.argv, {}, dir);
+  assert.equal(options.username, 'alice');
+  assert.equal(options.accessKey, 'from-file-key');
+  assert.equal(options.tunnelName, 'from-flag', 'the command line wins');
+  assert.deepEqual(options.tunnelDomains, ['^.*\\.a\\.test$', '^b\\.test$']);
+  assert.equal(options.shared, 'all');
+  assert.equal(t.readyfile, '/tmp/ready');
+  assert.ok(t.warnings.some((w) => w.includes('--se-port')));
+  assert.ok(!t.warnings.some((w) => w.includes('--no-autodetect')), 'a switch set to false is not given');
+
+  const bad: [string, RegExp][] = [
+    ['tunnel-identifer: x', /unknown SC4 key "tunnel-identifer".*tunnel-identifier/],
+    ['shared-tunnel: maybe', /"shared-tunnel" is a switch/],
+    ['user: {a: 1}', /"user" needs a value/],
+    ['api-key: [SECRETVALUE, {x: 1}]', /"api-key" needs a value/],
+    ['- a\n- b', /expected a mapping/],
+  ];
+  for (const [text, re] of bad) {
+    writeFileSync(file, text);
+    assert.throws(
+      () => translateLegacy(['-c', file], {}, dir),
+      (err: Error) =>
+        err instanceof LegacyError && re.test(err.message) && !err.message.includes('SECRETVALUE'),
+      text,
+    );
+  }
+});
+
+test('--output-config-file: an sc run config that sc run reads back to the same options, owner-only', () => {
+  const t = translateLegacy(
+    [
+      '-u',
+      'alice',
+      '-k',
+      'k-123456',
+      '-x',
+      'https://sc.test/rest/v1',
+      '-i',
+      'ci',
+      '-t',
+      '*.a.test',
+      '-s',
+      '--tunnel-pool',
+      '-f',
+      '/tmp/r',
+    ],
+    {},
+  );
+  const out = join(dir, 'sc5.yaml');
+  writeSc5Config(out, t, 'a test');
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+  const direct = parseRunOptions(t.argv, {}, dir).options;
+  const viaFile = parseRunOptions(['-c', out], {}, dir).options;
+  assert.deepEqual({ ...viaFile, configFile: '' }, { ...direct, configFile: '' });
 });
