@@ -11,6 +11,7 @@ Usage:
 Commands:
   run         Start the tunnel ("sc run config-file" prints a config template)
   ready       Exit 0 when the local API of a running sc says ready (for HEALTHCHECKs)
+  legacy      Start the tunnel from a Sauce Connect 4 command line ("sc legacy --help"; docs/legacy.md)
 
 Other Commands:
   completion  Print a shell completion script (bash, zsh, fish, powershell)
