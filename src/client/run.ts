@@ -218,16 +218,27 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       }
       rest.agent.on('keylog', keylog);
     }
+    const onDialRetry = (target: string, attempt: number, error: string): void =>
+      log.child('proxy').debug('dial failed, retrying', {
+        target,
+        attempt,
+        of: opts.httpDialAttempts,
+        error,
+        backoff: `${opts.httpDialBackoff}ms`,
+      });
     // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
     // anything is created on the server.
-    egress = new Egress(egressConfig(opts), {
-      log: log.child('proxy'),
-      metrics,
-      logHttp: deps.logHttp,
-      rules: requestRules(opts.auth, opts.header),
-      inspector: deps.inspector,
-      dialer: egressDialer(opts, pac, secureContext),
-    });
+    egress = new Egress(
+      { ...egressConfig(opts), onRetry: onDialRetry },
+      {
+        log: log.child('proxy'),
+        metrics,
+        logHttp: deps.logHttp,
+        rules: requestRules(opts.auth, opts.header),
+        inspector: deps.inspector,
+        dialer: egressDialer(opts, pac, secureContext, onDialRetry),
+      },
+    );
     if (opts.debugAddress) {
       try {
         debugProxy = await startDebugProxy(opts.debugAddress, egress, log.child('proxy'));

@@ -18,3 +18,5 @@ export * from './postgres.js';
 export * from './cluster.js';
 export * from './inspector.js';
 export * from './doctor.js';
+export * from './legacy.js';
+export * from './silent-port.js';

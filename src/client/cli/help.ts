@@ -12,6 +12,7 @@ Commands:
   run         Start the tunnel ("sc run config-file" prints a config template)
   doctor      Check DNS, proxies, the server, TLS, credentials and URLs with the flags of run
   ready       Exit 0 when the local API of a running sc says ready (for HEALTHCHECKs)
+  legacy      Start the tunnel from a Sauce Connect 4 command line ("sc legacy --help"; docs/legacy.md)
 
 Other Commands:
   completion  Print a shell completion script (bash, zsh, fish, powershell)

@@ -7,6 +7,7 @@ import { ExitCode } from '../exit-codes.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { doctorCommand, doctorHelp } from './doctor-command.js';
 import { ROOT_HELP, runHelp } from './help.js';
+import { legacyCommand } from './legacy-command.js';
 import { READY_HELP, readyCommand } from './ready-command.js';
 import { runCommand } from './run-command.js';
 import { versionInfo, versionText } from './version-info.js';
@@ -70,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
       return readyCommand(rest);
     case 'doctor':
       return doctorCommand(rest);
+    case 'legacy':
+      return legacyCommand(rest);
     case 'version':
     case '--version':
       return versionCommand(rest);

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { createHttpLogger, logHttpModes, type HttpLogEntry } from '../../observability/http-log.js';
-import { createLogger, type LogSink } from '../../observability/log.js';
+import { createLogger, type Logger, type LogSink } from '../../observability/log.js';
 import { LogFile } from '../../observability/log-file.js';
 import {
   changedOptions,
@@ -38,7 +38,14 @@ function wantsHelp(argv: string[]): boolean {
   return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
 }
 
-export async function runCommand(argv: string[]): Promise<void> {
+/** What a wrapper of `sc run` (`sc legacy`) may add: called once the options are valid and logging is set up,
+ * and once the tunnel is ready. */
+export interface RunHooks {
+  started?(log: Logger): void;
+  ready?(log: Logger): void;
+}
+
+export async function runCommand(argv: string[], hooks: RunHooks = {}): Promise<void> {
   if (argv[0] === 'config-file') {
     if (argv.length > 1) fail(`unexpected argument "${argv[1]}" after config-file`);
     process.stdout.write(renderConfigTemplate());
@@ -75,6 +82,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     redact: secretValues(opts),
   });
   log.info('options', changedOptions(opts, sources));
+  hooks.started?.(log);
   const flagNames = RUN_FLAGS.map((f) => f.name);
   for (const hint of envHints(process.env, flagNames)) log.warn(`ignoring env: ${hint}`);
   if (sources['access-key'] === 'flag')
@@ -143,6 +151,11 @@ export async function runCommand(argv: string[]): Promise<void> {
   }
   const client = startClient(opts, deps);
   handle = client;
+  if (hooks.ready)
+    client.ready.then(
+      () => hooks.ready!(log),
+      () => undefined,
+    );
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {

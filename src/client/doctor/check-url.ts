@@ -201,7 +201,7 @@ export function urlChecker(
         [],
         { kind: 'none' },
       );
-      const tx = pipeline.begin('GET', shownUrl(u));
+      const tx = pipeline.begin('GET', shownUrl(u), 'debug');
       const ex = new Exchange(
         pipeline,
         pool,

@@ -28,6 +28,7 @@ export function egressDialer(
   opts: RunOptions,
   pac: PacEvaluator | undefined,
   secureContext: SecureContext,
+  onRetry?: EgressConfig['onRetry'],
 ): Dialer | undefined {
   if (!pac && !opts.proxy) return undefined;
   return upstreamDialer({
@@ -36,6 +37,7 @@ export function egressDialer(
       dialTimeoutMs: opts.httpDialTimeout,
       dialAttempts: opts.httpDialAttempts,
       dialBackoffMs: opts.httpDialBackoff,
+      onRetry,
     },
     proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
     pac,

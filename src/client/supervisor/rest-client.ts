@@ -186,6 +186,8 @@ export class RestClient {
     return t.nodes
       .map((n) => (n && typeof n === 'object' ? (n as { edge_address?: unknown }).edge_address : undefined))
       .filter((a): a is string => typeof a === 'string' && /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a));
+  }
+
   /** This user's running tunnels (the REST shape of tunnel-json.ts), as `sc doctor` reads them. */
   async listTunnels(): Promise<Record<string, unknown>[]> {
     const r = await this.call('GET', this.userPath('tunnels?full=true'), undefined, 10_000);

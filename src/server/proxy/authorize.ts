@@ -52,9 +52,12 @@ export async function authorizeProxyUse(
     return { error: known ? 'tunnel_unavailable' : 'tunnel_not_found' };
   }
   if (owner !== actor && !members.some((m) => mayUse(m.record))) {
-    // Say "forbidden" only about tunnels the owner shared (and may share); an unshared tunnel stays invisible.
+    // Say "forbidden" only about tunnels the owner shared (and may share) within the caller's org; an unshared
+    // tunnel, or any tunnel of another org, stays invisible (docs/roles.md: nothing crosses an org boundary).
     const shared =
-      canShareTunnel(owner, deps.memberSharing) && members.some((m) => m.record.shared === 'all');
+      owner.orgId === actor.orgId &&
+      canShareTunnel(owner, deps.memberSharing) &&
+      members.some((m) => m.record.shared === 'all');
     return { error: shared ? 'tunnel_forbidden' : 'tunnel_not_found' };
   }
   return { ownerId: owner.id, tunnelName: name, own: owner === actor };

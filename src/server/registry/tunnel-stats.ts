@@ -8,7 +8,7 @@
  * forgotten after FORGET_MS.
  */
 import type { Registry } from './registry.js';
-import type { TunnelConnection } from './tunnel-connection.js';
+import { TunnelConnection } from './tunnel-connection.js';
 
 export interface TunnelTotals {
   requests: number;
@@ -77,7 +77,8 @@ export class TunnelStats {
     for (const live of this.registry.all()) {
       const e = this.entry(live.record.id);
       e.seen = now;
-      for (const c of live.conns) this.track(e, c);
+      // Only this node's own connections: another node counts those it holds (docs/cluster.md).
+      for (const c of live.conns) if (c instanceof TunnelConnection) this.track(e, c);
       const t = this.totals(live.record.id);
       const cur = { requests: t.requests, bytesIn: t.bytesIn, bytesOut: t.bytesOut, errors: errorSum(t) };
       {
@@ -109,7 +110,7 @@ export class TunnelStats {
       counted.add(c);
       add(out, c);
     }
-    for (const c of live?.conns ?? []) if (!counted.has(c)) add(out, c);
+    for (const c of live?.conns ?? []) if (c instanceof TunnelConnection && !counted.has(c)) add(out, c);
     return out;
   }
 
