@@ -16,6 +16,7 @@ import type { HttpLogEntry } from '../observability/http-log.js';
 import type net from 'node:net';
 import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
+import { kerberosWanted, startKerberos, type Negotiator } from './egress/kerberos.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
 import { upstreamDialer } from './egress/upstream-dialer.js';
@@ -182,6 +183,18 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       ca: [...tls.rootCertificates, ...(await loadCaCerts(opts.cacertFile))],
       minVersion: 'TLSv1.2',
     });
+    // Kerberos (docs/kerberos.md): loaded only when a flag asks for it; a wrong keytab or an expired ticket stops
+    // sc here, before a tunnel exists.
+    let krb: Negotiator | undefined;
+    if (kerberosWanted(opts)) {
+      try {
+        krb = await startKerberos(opts, control, (u) => parseProxyUrl(u).host);
+      } catch (err) {
+        const config = (err as { config?: boolean }).config === true;
+        throw new ControlError((err as Error).message, config ? ExitCode.CONFIG : ExitCode.AUTH, false);
+      }
+    }
+    const negotiate = krb ? (host: string): Promise<string> => krb.header(host) : undefined;
     // --pac compiles before anything else happens, so a broken script stops sc at start.
     if (opts.pac) {
       try {
@@ -190,7 +203,12 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         throw new ControlError(`--pac: ${(err as Error).message}`, ExitCode.CONFIG, false);
       }
     }
-    const proxySauce = opts.proxySauce ? parseProxyUrl(opts.proxySauce) : undefined;
+    const proxySauce = opts.proxySauce
+      ? {
+          ...parseProxyUrl(opts.proxySauce),
+          ...(opts.proxySauceEnableKerberosAuth && negotiate ? { negotiate } : {}),
+        }
+      : undefined;
     rest = new RestClient(
       opts.restUrl,
       opts.username,
@@ -226,7 +244,11 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         log: log.child('proxy'),
         metrics,
         logHttp: deps.logHttp,
-        rules: requestRules(opts.auth, opts.header),
+        rules: requestRules(
+          opts.auth,
+          opts.header,
+          negotiate ? { hosts: opts.kerberosEnabledHosts, header: negotiate } : undefined,
+        ),
         dialer:
           pac || opts.proxy
             ? upstreamDialer({
@@ -239,6 +261,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
                 proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
                 pac,
                 secureContext,
+                negotiate: opts.kerberosAuthUpstreamProxy ? negotiate : undefined,
               })
             : undefined,
       },

@@ -20,6 +20,8 @@ import {
 import { VERSION } from '../../version.js';
 import { createApiServer, listenApiServer } from '../api/api-server.js';
 import { createClientMetrics } from '../api/metrics.js';
+import { kerberosDiagnostics } from '../egress/kerberos.js';
+import { parseProxyUrl } from '../egress/upstream.js';
 import type { ClientHandle, ClientState } from '../client-handle.js';
 import { ExitCode } from '../exit-codes.js';
 import { startClient } from '../run.js';
@@ -81,6 +83,13 @@ export async function runCommand(argv: string[]): Promise<void> {
       'the access key was given on the command line, where other users of this machine can read it; ' +
         'prefer env SAUCE_ACCESS_KEY or the config file',
     );
+
+  if (opts.kerberosRunDiagnostics) {
+    // SC5's --kerberos-run-diagnostics: report and exit, no tunnel (docs/kerberos.md).
+    const ok = await kerberosDiagnostics(opts, log.child('kerberos'), (u) => parseProxyUrl(u).host);
+    logFile?.close();
+    process.exit(ok ? ExitCode.OK : ExitCode.CONFIG);
+  }
 
   const httpModes = logHttpModes(opts.logHttp);
   const metrics = createClientMetrics();
