@@ -20,7 +20,7 @@ import {
 import { VERSION } from '../../version.js';
 import { createApiServer, listenApiServer } from '../api/api-server.js';
 import { createClientMetrics } from '../api/metrics.js';
-import { kerberosDiagnostics } from '../egress/kerberos.js';
+import { checkKerberosOptions, kerberosDiagnostics, kerberosWanted } from '../egress/kerberos.js';
 import { parseProxyUrl } from '../egress/upstream.js';
 import type { ClientHandle, ClientState } from '../client-handle.js';
 import { ExitCode } from '../exit-codes.js';
@@ -57,6 +57,14 @@ export async function runCommand(argv: string[]): Promise<void> {
     throw err;
   }
   const { options: opts, sources } = parsed;
+  if (kerberosWanted(opts) && !opts.kerberosRunDiagnostics) {
+    // The Kerberos flags together (and their files), before anything is logged, like every other flag error.
+    try {
+      checkKerberosOptions(opts);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
   tuneHeapGrowth();
 
   let logFile: LogFile | null = null;

@@ -242,10 +242,12 @@ describe('Kerberos (SPNEGO)', { skip: missing }, () => {
       ],
     ];
     for (const [args, re] of cases) {
-      const c = await startClient(server, { tunnelName: 'krb-bad', args, waitReady: false });
+      const c = await startClient(server, { tunnelName: 'krb-bad', args, waitReady: false, waitApi: false });
       assert.equal((await c.waitExit()).code, 2, c.logs());
       assert.match(c.logs(), re);
-      assert.doesNotMatch(c.logs(), /tunnel running|Error: |\n\s+at /);
+      // One line on stderr, before any log line (as every flag error).
+      assert.match(c.logs(), /^sc: --(kerberos|proxy-sauce)/m);
+      assert.doesNotMatch(c.logs(), /\[control\]|Error: |\n\s+at /);
     }
   });
 });
