@@ -193,7 +193,11 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         const config = (err as { config?: boolean }).config === true;
         throw new ControlError((err as Error).message, config ? ExitCode.CONFIG : ExitCode.AUTH, false);
       }
-    }
+    } else if (opts.kerberosKeytabFile || opts.kerberosUserName || opts.kerberosCfgFile)
+      control.warn(
+        'Kerberos credentials are set but nothing uses them: add --kerberos-enabled-hosts, ' +
+          '--kerberos-auth-upstream-proxy or --proxy-sauce-enable-kerberos-auth',
+      );
     const negotiate = krb ? (host: string): Promise<string> => krb.header(host) : undefined;
     // --pac compiles before anything else happens, so a broken script stops sc at start.
     if (opts.pac) {
