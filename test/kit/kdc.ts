@@ -258,7 +258,10 @@ export async function startNegotiateSquid(kdc: Kdc, keytab: string): Promise<Neg
 
 /** What reached a Negotiate origin. */
 export interface NegotiateRecord {
+  method: string;
   url: string;
+  /** The request body as received. */
+  body: string;
   /** The Authorization field as received (undefined when absent). */
   authorization?: string;
   /** The client principal when the token was accepted. */
@@ -290,9 +293,23 @@ export async function startNegotiateOrigin(kdc: Kdc, keytab: string): Promise<Ne
   const gss = createRequire(import.meta.url)('kerberos') as Acceptor;
   const requests: NegotiateRecord[] = [];
   const server = http.createServer((req, res) => {
-    const rec: NegotiateRecord = { url: req.url ?? '', authorization: req.headers.authorization };
+    const rec: NegotiateRecord = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      body: '',
+      authorization: req.headers.authorization,
+    };
     requests.push(rec);
-    const m = /^Negotiate (\S+)$/.exec(req.headers.authorization ?? '');
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (rec.body += d));
+    req.once('end', () => answer(rec, req.headers.authorization, res));
+  });
+  const answer = (
+    rec: NegotiateRecord,
+    authorization: string | undefined,
+    res: http.ServerResponse,
+  ): void => {
+    const m = /^Negotiate (\S+)$/.exec(authorization ?? '');
     const refuse = (why: string): void => {
       rec.error = why;
       res.writeHead(401, { 'www-authenticate': 'Negotiate', 'content-type': 'text/plain' });
@@ -308,7 +325,7 @@ export async function startNegotiateOrigin(kdc: Kdc, keytab: string): Promise<Ne
         res.end(`hello ${ctx.username}\n`);
       })
       .catch((err: Error) => refuse(err.message));
-  });
+  };
   const sockets = new Set<net.Socket>();
   server.on('connection', (s) => {
     sockets.add(s);

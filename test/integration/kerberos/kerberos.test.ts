@@ -6,12 +6,14 @@
  * are missing (scripts/setup-debian.sh installs them; CI runs it).
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   cleanup,
   kerberosMissing,
   proxyGet,
+  proxyRequest,
   startClient,
   startHttpApp,
   startKdc,
@@ -111,6 +113,44 @@ describe('Kerberos (SPNEGO)', { skip: missing }, () => {
     const other = await proxyGet(server, auth(server, 'krb-site'), `http://127.0.0.1:${origin.port}/other`);
     assert.equal(other.status, 401);
     assert.equal(origin.requests.at(-1)!.authorization, undefined);
+  });
+
+  test('--pac: a proxy the PAC script returns gets Negotiate too with --kerberos-auth-upstream-proxy', async () => {
+    const app = await startHttpApp();
+    const pac = join(kdc.dir, 'krb.pac');
+    await writeFile(pac, `function FindProxyForURL(url, host) { return "PROXY localhost:${squid.port}"; }\n`);
+    await startClient(server, {
+      tunnelName: 'krb-pac',
+      args: ['--pac', pac, '--kerberos-auth-upstream-proxy', ...alice()],
+    });
+    const r = await proxyGet(server, auth(server, 'krb-pac'), `${app.url}/pac`);
+    assert.equal(r.status, 200, r.body);
+    assert.ok(app.requests.some((q) => q.url === '/pac'));
+  });
+
+  test('request bodies wait for the token: POST on the spliced path and on the per-stream path (--proxy-splice false)', async () => {
+    const perStream = await startServer({ args: ['--proxy-splice', 'false'] });
+    for (const [srv, name] of [
+      [server, 'krb-body-splice'],
+      [perStream, 'krb-body-stream'],
+    ] as const) {
+      await startClient(srv, {
+        tunnelName: name,
+        args: ['--kerberos-enabled-hosts', 'localhost', ...alice()],
+      });
+      const body = `payload for ${name} `.repeat(2000);
+      const r = await proxyRequest(srv, auth(srv, name), {
+        method: 'POST',
+        url: `${origin.url}${name}`,
+        headers: { 'content-type': 'text/plain' },
+        body,
+      });
+      assert.equal(r.status, 200, r.body.toString());
+      const seen = origin.requests.find((q) => q.url === `/${name}`);
+      assert.equal(seen?.method, 'POST');
+      assert.equal(seen?.user, `alice@${kdc.realm}`);
+      assert.equal(seen?.body, body);
+    }
   });
 
   test('--proxy-sauce through squid demanding Negotiate with --proxy-sauce-enable-kerberos-auth', async () => {
