@@ -5,8 +5,9 @@
  * Every target, plain http included, goes through a CONNECT tunnel: the pipeline writes origin-form requests on the
  * socket a Dialer returns, and one path for every scheme keeps the proxy's view simple (it sees host:port only).
  * A Kerberos proxy gets a fresh SPNEGO token on each CONNECT (kerberos.ts); when none can be made the connection
- * fails with ESC_KERBEROS before anything is sent. A proxy that answers 407 (or 401) fails with ESC_UPSTREAM_AUTH, one that cannot be reached with ESC_UPSTREAM_UNREACHABLE,
- * any other refusal with ESC_UPSTREAM_REFUSED (errors.ts maps them to their X-Sluice-Error codes).
+ * fails with ESC_KERBEROS before anything is sent. A proxy that answers 407 (or 401) fails with ESC_UPSTREAM_AUTH,
+ * one that cannot be reached with ESC_UPSTREAM_UNREACHABLE, any other refusal with ESC_UPSTREAM_REFUSED (errors.ts
+ * maps them to their X-Sluice-Error codes).
  */
 import net from 'node:net';
 import tls from 'node:tls';
