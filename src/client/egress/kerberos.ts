@@ -15,7 +15,7 @@
  * Each token is a fresh security context (a new authenticator): servers keep replay caches, so a token is
  * never sent twice.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
@@ -75,6 +75,88 @@ function readable(flag: string, path: string): void {
   }
 }
 
+/** One key in a keytab file. */
+export interface KeytabEntry {
+  principal: string;
+  kvno: number;
+  enctype: string;
+}
+
+const ENCTYPES: Record<number, string> = {
+  1: 'des-cbc-crc',
+  3: 'des-cbc-md5',
+  16: 'des3-cbc-sha1',
+  17: 'aes128-cts-hmac-sha1-96',
+  18: 'aes256-cts-hmac-sha1-96',
+  19: 'aes128-cts-hmac-sha256-128',
+  20: 'aes256-cts-hmac-sha384-192',
+  23: 'arcfour-hmac',
+  25: 'camellia128-cts-cmac',
+  26: 'camellia256-cts-cmac',
+};
+
+/**
+ * The entries of an MIT keytab file (format 0x0502, as ktutil, kadmin and AD's ktpass write it): principal, key
+ * version and encryption type, never the key. Throws an Error when the bytes are not a keytab.
+ */
+export function keytabEntries(buf: Buffer): KeytabEntry[] {
+  if (buf.length < 2 || buf[0] !== 5 || (buf[1] !== 2 && buf[1] !== 1))
+    throw new Error('not a keytab file (no 0x0502 header)');
+  const v1 = buf[1] === 1;
+  const out: KeytabEntry[] = [];
+  let at = 2;
+  while (at + 4 <= buf.length) {
+    const size = buf.readInt32BE(at);
+    at += 4;
+    if (size === 0) break;
+    if (size < 0) {
+      at += -size; // a hole left by a removed entry
+      continue;
+    }
+    const end = at + size;
+    if (end > buf.length) throw new Error('not a keytab file (an entry runs past the end)');
+    let p = at;
+    const u16 = (): number => {
+      const v = buf.readUInt16BE(p);
+      p += 2;
+      return v;
+    };
+    const str = (): string => {
+      const n = u16();
+      const v = buf.toString('utf8', p, p + n);
+      p += n;
+      return v;
+    };
+    let count = u16();
+    if (v1) count -= 1;
+    const realm = str();
+    const parts: string[] = [];
+    for (let i = 0; i < count; i++) parts.push(str());
+    if (!v1) p += 4; // name type
+    p += 4; // timestamp
+    let kvno = buf.readUInt8(p);
+    p += 1;
+    const type = u16();
+    const keyLength = u16();
+    p += keyLength; // the key itself: skipped
+    if (end - p >= 4) kvno = buf.readUInt32BE(p) || kvno;
+    out.push({
+      principal: `${parts.join('/')}@${realm}`,
+      kvno,
+      enctype: ENCTYPES[type] ?? `enctype ${type}`,
+    });
+    at = end;
+  }
+  return out;
+}
+
+/** Entries of the keytab for `principal` (`name@REALM`, or `name` for any realm). */
+function entriesFor(entries: KeytabEntry[], principal: string): KeytabEntry[] {
+  return entries.filter((e) =>
+    principal.includes('@') ? e.principal === principal : e.principal.split('@')[0] === principal,
+  );
+}
+
 /** Checks the Kerberos flags together; throws KerberosConfigError naming the flag. */
 export function checkKerberosOptions(o: KerberosOptions, cwd = process.cwd()): void {
   if (o.proxySauceEnableKerberosAuth && !o.proxySauce)
@@ -92,7 +174,24 @@ export function checkKerberosOptions(o: KerberosOptions, cwd = process.cwd()): v
   if (o.kerberosUserRealm && !o.kerberosUserName)
     throw new KerberosConfigError('--kerberos-user-realm needs --kerberos-user-name');
   if (o.kerberosCfgFile) readable('kerberos-cfg-file', resolve(cwd, o.kerberosCfgFile));
-  if (o.kerberosKeytabFile) readable('kerberos-keytab-file', resolve(cwd, o.kerberosKeytabFile));
+  if (o.kerberosKeytabFile) {
+    const path = resolve(cwd, o.kerberosKeytabFile);
+    readable('kerberos-keytab-file', path);
+    let entries: KeytabEntry[];
+    try {
+      entries = keytabEntries(readFileSync(path));
+    } catch (err) {
+      throw new KerberosConfigError(`--kerberos-keytab-file: "${path}": ${(err as Error).message}`);
+    }
+    const principal = principalOf(o);
+    if (entriesFor(entries, principal).length === 0) {
+      const held = [...new Set(entries.map((e) => e.principal))].join(', ') || 'no keys';
+      throw new KerberosConfigError(
+        `--kerberos-keytab-file: "${path}" has no key for ${principal} (it holds ${held}): ` +
+          'check --kerberos-user-name and --kerberos-user-realm, or export the right keytab',
+      );
+    }
+  }
 }
 
 /**
@@ -269,12 +368,23 @@ export class KerberosStartError extends Error {
 /** The log lines' view of the setup (paths and names only; a keytab's content never leaves the library). */
 function setupFields(o: KerberosOptions): Record<string, string> {
   const env = kerberosEnvironment(o);
+  let keys: string | undefined;
+  if (o.kerberosKeytabFile) {
+    try {
+      keys = entriesFor(keytabEntries(readFileSync(resolve(o.kerberosKeytabFile))), principalOf(o))
+        .map((e) => `kvno ${e.kvno} ${e.enctype}`)
+        .join(', ');
+    } catch {
+      // checkKerberosOptions reports an unreadable keytab
+    }
+  }
   return {
     principal: principalOf(o) || '(the credentials cache default)',
     config: env['KRB5_CONFIG'] ?? process.env['KRB5_CONFIG'] ?? '/etc/krb5.conf',
     credentials: o.kerberosKeytabFile
       ? `keytab ${resolve(o.kerberosKeytabFile)}, private memory cache`
       : `cache ${process.env['KRB5CCNAME'] ?? '(default)'}`,
+    ...(keys ? { keys } : {}),
   };
 }
 

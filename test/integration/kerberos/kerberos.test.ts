@@ -217,6 +217,8 @@ describe('Kerberos (SPNEGO)', { skip: missing }, () => {
     });
     assert.equal((await diagOk.waitExit()).code, 0, diagOk.logs());
     assert.match(diagOk.logs(), /ticket and token OK.*HTTP\/localhost/);
+    // The keytab's keys for the principal: key version and encryption types, never the keys.
+    assert.match(diagOk.logs(), /keys="kvno \d+ aes256-cts-hmac-sha1-96, kvno \d+ aes128-cts-hmac-sha1-96"/);
     assert.match(diagOk.logs(), /Kerberos diagnostics passed/);
     assert.doesNotMatch(diagOk.logs(), /tunnel running/);
   });
@@ -279,6 +281,21 @@ describe('Kerberos (SPNEGO)', { skip: missing }, () => {
       [
         ['--kerberos-enabled-hosts', 'localhost', '--kerberos-keytab-file', aliceKeytab],
         /--kerberos-keytab-file needs --kerberos-user-name/,
+      ],
+      [
+        [...alice(), '--kerberos-enabled-hosts', 'localhost', '--kerberos-user-name', 'mallory'],
+        /has no key for mallory@SLUICE\.TEST \(it holds alice@SLUICE\.TEST\)/,
+      ],
+      [
+        [
+          '--kerberos-enabled-hosts',
+          'localhost',
+          '--kerberos-keytab-file',
+          kdc.krb5Conf,
+          '--kerberos-user-name',
+          'alice',
+        ],
+        /--kerberos-keytab-file: ".*krb5\.conf": not a keytab file/,
       ],
     ];
     for (const [args, re] of cases) {

@@ -10,6 +10,7 @@ import {
   explainKerberos,
   kerberosEnvironment,
   kerberosWanted,
+  keytabEntries,
   principalOf,
   type KerberosOptions,
 } from '../../../src/client/egress/kerberos.js';
@@ -80,6 +81,58 @@ test('checkKerberosOptions names the flag of each bad combination or file', () =
   for (const [o, re] of bad) assert.throws(() => checkKerberosOptions({ ...base, ...o }), re);
   checkKerberosOptions({ ...base, kerberosAuthUpstreamProxy: true, pac: 'data:,x' });
   checkKerberosOptions({ ...base, proxySauceEnableKerberosAuth: true, proxySauce: 'proxy:3128' });
+});
+
+/** A keytab file (format 0x0502) with the given entries and dummy keys. */
+function keytab(entries: { parts: string[]; realm: string; kvno: number; type: number }[]): Buffer {
+  const str = (s: string): Buffer => {
+    const b = Buffer.from(s);
+    const n = Buffer.alloc(2);
+    n.writeUInt16BE(b.length);
+    return Buffer.concat([n, b]);
+  };
+  const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 255]);
+  const u32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    return b;
+  };
+  const out: Buffer[] = [Buffer.from([5, 2])];
+  for (const e of entries) {
+    const body = Buffer.concat([
+      u16(e.parts.length),
+      str(e.realm),
+      ...e.parts.map(str),
+      u32(1),
+      u32(1700000000),
+      Buffer.from([e.kvno & 255]),
+      u16(e.type),
+      str('0123456789abcdef'),
+      u32(e.kvno),
+    ]);
+    out.push(u32(body.length), body);
+  }
+  // A hole left by a removed entry, then the end.
+  out.push(Buffer.from([0xff, 0xff, 0xff, 0xfc]), Buffer.alloc(4), u32(0));
+  return Buffer.concat(out);
+}
+
+test('keytabEntries lists principal, key version and encryption type (never the key); refuses other files', () => {
+  const buf = keytab([
+    { parts: ['alice'], realm: 'EX.TEST', kvno: 3, type: 18 },
+    { parts: ['HTTP', 'www.ex.test'], realm: 'EX.TEST', kvno: 300, type: 17 },
+    { parts: ['bob'], realm: 'EX.TEST', kvno: 1, type: 99 },
+  ]);
+  assert.deepEqual(keytabEntries(buf), [
+    { principal: 'alice@EX.TEST', kvno: 3, enctype: 'aes256-cts-hmac-sha1-96' },
+    { principal: 'HTTP/www.ex.test@EX.TEST', kvno: 300, enctype: 'aes128-cts-hmac-sha1-96' },
+    { principal: 'bob@EX.TEST', kvno: 1, enctype: 'enctype 99' },
+  ]);
+  assert.throws(() => keytabEntries(Buffer.from('[libdefaults]\n')), /not a keytab file/);
+  assert.throws(
+    () => keytabEntries(Buffer.concat([buf.subarray(0, 2), Buffer.from([0, 0, 1, 0, 0, 1])])),
+    /runs past the end/,
+  );
 });
 
 test('kerberosEnvironment: the config file, the client keytab and a private memory cache', () => {
