@@ -244,6 +244,49 @@ describe('Kerberos (SPNEGO)', { skip: missing }, () => {
     assert.match(c.logs(), /ticket of the default principal has expired/);
   });
 
+  test('with a keytab sc gets a new ticket when the old one expires (a long-running tunnel keeps working)', async () => {
+    await kdc.addPrincipal('dave', '-maxlife "3 seconds"');
+    const keytab = await kdc.keytab('dave');
+    await startClient(server, {
+      tunnelName: 'krb-renew',
+      args: [
+        '--kerberos-cfg-file',
+        kdc.krb5Conf,
+        '--kerberos-keytab-file',
+        keytab,
+        '--kerberos-user-name',
+        'dave',
+        '--kerberos-user-realm',
+        kdc.realm,
+        '--kerberos-enabled-hosts',
+        'localhost',
+      ],
+    });
+    // The KDC's log: the authtime of each ticket it issued to dave from the keytab (AS exchange).
+    const authtimes = async (): Promise<number[]> =>
+      [...(await kdc.log()).matchAll(/AS_REQ .* ISSUE: authtime (\d+),.* dave@SLUICE\.TEST for krbtgt/g)].map(
+        (m) => Number(m[1]),
+      );
+    const first = Math.min(...(await authtimes()));
+    assert.ok(Number.isFinite(first), await kdc.log());
+    // Requests keep succeeding; once the first ticket has expired (3 s), one of them needs a new ticket, which sc
+    // gets from the keytab by itself.
+    const get = async (): Promise<void> => {
+      const r = await proxyGet(server, auth(server, 'krb-renew'), `${origin.url}renew`);
+      assert.equal(r.status, 200, r.body);
+      assert.equal(r.body, `hello dave@${kdc.realm}\n`);
+    };
+    await waitFor(
+      'a ticket issued after the first one expired',
+      async () => {
+        await get();
+        return Math.max(...(await authtimes())) >= first + 3;
+      },
+      30_000,
+    );
+    await get();
+  });
+
   test('a host without a service principal: sc starts with a warning; its requests get 502 kerberos_failed', async () => {
     const c = await startClient(server, {
       tunnelName: 'krb-nospn',
