@@ -6,7 +6,7 @@ export const ExitCode = {
   INTERNAL: 1,
   /** Invalid flags, env vars or config file. */
   CONFIG: 2,
-  /** The server refused the credentials (401/403). */
+  /** The server refused the credentials (401/403), or the Kerberos credentials do not work at start. */
   AUTH: 3,
   /** The server could not be reached (network, DNS, TLS) within the retry budget. */
   UNREACHABLE: 4,

@@ -18,6 +18,7 @@ import { openKeylog, requestRules, startDebugProxy } from './egress/client-rules
 import { Egress } from './egress/egress.js';
 import type { Inspector } from './inspector/recorder.js';
 import { egressConfig, egressDialer } from './egress/from-options.js';
+import { kerberosWanted, startKerberos, type Negotiator } from './egress/kerberos.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -190,6 +191,22 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
     const secureContext = await trustContext(opts.cacertFile);
+    // Kerberos (docs/kerberos.md): loaded only when a flag asks for it; a wrong keytab or an expired ticket stops
+    // sc here, before a tunnel exists.
+    let krb: Negotiator | undefined;
+    if (kerberosWanted(opts)) {
+      try {
+        krb = await startKerberos(opts, control, (u) => parseProxyUrl(u).host);
+      } catch (err) {
+        const config = (err as { config?: boolean }).config === true;
+        throw new ControlError((err as Error).message, config ? ExitCode.CONFIG : ExitCode.AUTH, false);
+      }
+    } else if (opts.kerberosKeytabFile || opts.kerberosUserName || opts.kerberosCfgFile)
+      control.warn(
+        'Kerberos credentials are set but nothing uses them: add --kerberos-enabled-hosts, ' +
+          '--kerberos-auth-upstream-proxy or --proxy-sauce-enable-kerberos-auth',
+      );
+    const negotiate = krb ? (host: string): Promise<string> => krb.header(host) : undefined;
     // --pac compiles before anything else happens, so a broken script stops sc at start.
     if (opts.pac) {
       try {
@@ -198,7 +215,12 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         throw new ControlError(`--pac: ${(err as Error).message}`, ExitCode.CONFIG, false);
       }
     }
-    const proxySauce = opts.proxySauce ? parseProxyUrl(opts.proxySauce) : undefined;
+    const proxySauce = opts.proxySauce
+      ? {
+          ...parseProxyUrl(opts.proxySauce),
+          ...(opts.proxySauceEnableKerberosAuth && negotiate ? { negotiate } : {}),
+        }
+      : undefined;
     rest = new RestClient(
       opts.restUrl,
       opts.username,
@@ -234,9 +256,19 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         log: log.child('proxy'),
         metrics,
         logHttp: deps.logHttp,
-        rules: requestRules(opts.auth, opts.header),
+        rules: requestRules(
+          opts.auth,
+          opts.header,
+          negotiate ? { hosts: opts.kerberosEnabledHosts, header: negotiate } : undefined,
+        ),
         inspector: deps.inspector,
-        dialer: egressDialer(opts, pac, secureContext, onDialRetry),
+        dialer: egressDialer(
+          opts,
+          pac,
+          secureContext,
+          onDialRetry,
+          opts.kerberosAuthUpstreamProxy ? negotiate : undefined,
+        ),
       },
     );
     if (opts.debugAddress) {

@@ -207,7 +207,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     type: 'bool',
     default: false,
     group: 'Proxy',
-    unsupported: true,
     description: 'Authenticate to the --proxy-sauce proxy with Kerberos.',
   },
   {
@@ -417,8 +416,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: '',
     valueName: 'path',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos configuration file (krb5.conf).',
+    description: 'Kerberos configuration file (krb5.conf; default: KRB5_CONFIG or /etc/krb5.conf).',
   },
   {
     name: 'kerberos-keytab-file',
@@ -426,24 +424,21 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: '',
     valueName: 'path',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos keytab file.',
+    description: 'Keytab with the key of the Kerberos user (without it: the ticket cache of kinit).',
   },
   {
     name: 'kerberos-user-name',
     type: 'string',
     default: '',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos user name.',
+    description: 'Kerberos user (client principal) name.',
   },
   {
     name: 'kerberos-user-realm',
     type: 'string',
     default: '',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos realm.',
+    description: 'Realm of the Kerberos user.',
   },
   {
     name: 'kerberos-enabled-hosts',
@@ -451,16 +446,14 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: [],
     valueName: 'host,...',
     group: 'Kerberos',
-    unsupported: true,
     check: c.exactHost,
-    description: 'Send Kerberos credentials to these exact hosts.',
+    description: 'Send Kerberos (SPNEGO) Authorization to these exact hosts (plain HTTP).',
   },
   {
     name: 'kerberos-auth-upstream-proxy',
     type: 'bool',
     default: false,
     group: 'Kerberos',
-    unsupported: true,
     description: 'Authenticate to the upstream proxy (--proxy or PAC) with Kerberos.',
   },
   {
@@ -468,8 +461,8 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     type: 'bool',
     default: false,
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Print Kerberos diagnostics and exit.',
+    description:
+      'Get a ticket and a token for each Kerberos service sc would use, log the outcome, and exit.',
   },
   // Hidden
   {

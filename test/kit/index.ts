@@ -20,3 +20,4 @@ export * from './inspector.js';
 export * from './doctor.js';
 export * from './legacy.js';
 export * from './silent-port.js';
+export * from './kdc.js';

@@ -20,6 +20,8 @@ import {
 import { VERSION } from '../../version.js';
 import { createApiServer, inspectorProblem, listenApiServer } from '../api/api-server.js';
 import { createClientMetrics } from '../api/metrics.js';
+import { checkKerberosOptions, kerberosDiagnostics, kerberosWanted } from '../egress/kerberos.js';
+import { parseProxyUrl } from '../egress/upstream.js';
 import type { ClientHandle, ClientState } from '../client-handle.js';
 import { ExitCode } from '../exit-codes.js';
 import { Inspector, MAX_BODY } from '../inspector/recorder.js';
@@ -63,6 +65,14 @@ export async function runCommand(argv: string[], hooks: RunHooks = {}): Promise<
     throw err;
   }
   const { options: opts, sources } = parsed;
+  if (kerberosWanted(opts) && !opts.kerberosRunDiagnostics) {
+    // The Kerberos flags together (and their files), before anything is logged, like every other flag error.
+    try {
+      checkKerberosOptions(opts);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
   tuneHeapGrowth();
 
   let logFile: LogFile | null = null;
@@ -101,6 +111,13 @@ export async function runCommand(argv: string[], hooks: RunHooks = {}): Promise<
       maxBody: MAX_BODY,
       secrets: secretValues(opts),
     });
+  }
+
+  if (opts.kerberosRunDiagnostics) {
+    // SC5's --kerberos-run-diagnostics: report and exit, no tunnel (docs/kerberos.md).
+    const ok = await kerberosDiagnostics(opts, log.child('kerberos'), (u) => parseProxyUrl(u).host);
+    logFile?.close();
+    process.exit(ok ? ExitCode.OK : ExitCode.CONFIG);
   }
 
   const httpModes = logHttpModes(opts.logHttp);

@@ -29,6 +29,7 @@ export function egressDialer(
   pac: PacEvaluator | undefined,
   secureContext: SecureContext,
   onRetry?: EgressConfig['onRetry'],
+  negotiate?: (host: string) => Promise<string>,
 ): Dialer | undefined {
   if (!pac && !opts.proxy) return undefined;
   return upstreamDialer({
@@ -42,5 +43,6 @@ export function egressDialer(
     proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
     pac,
     secureContext,
+    negotiate,
   });
 }

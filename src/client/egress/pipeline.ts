@@ -83,6 +83,12 @@ export interface RequestRules {
   headers?(fields: Fields, target: Target): void;
   /** An Authorization value for a request to `target` that carries none. */
   authorization?(target: Target): string | undefined;
+  /**
+   * An Authorization value made asynchronously (Kerberos, --kerberos-enabled-hosts), or undefined when `target`
+   * gets none. It replaces any Authorization the request carries. Asked once per attempt (a retried request gets
+   * a fresh one: servers refuse a replayed token); the exchange waits for it before it sends the head.
+   */
+  negotiate?(target: Target): Promise<string> | undefined;
 }
 
 export interface PipelineDeps {
@@ -482,6 +488,8 @@ export interface OutboundRequest {
 export class Exchange {
   readonly method: string;
   conn: TargetConnection | null = null;
+  /** The head as sent: the request's, with the RequestRules' negotiate value when it has one. */
+  private sentHead: string;
   /** Body bytes written before the target connection was ready. */
   private pending: Buffer[] | null = [];
   private ended = false;
@@ -498,6 +506,7 @@ export class Exchange {
     readonly tx: Transaction,
   ) {
     this.method = req.method;
+    this.sentHead = req.head;
   }
 
   get finished(): boolean {
@@ -510,6 +519,22 @@ export class Exchange {
   }
 
   start(): void {
+    const auth = this.p.deps.rules?.negotiate?.(this.req.target);
+    if (!auth) return this.open();
+    auth.then(
+      (value) => {
+        if (this.done) return;
+        this.sentHead = withAuthorization(this.req.head, value);
+        this.open();
+      },
+      (err: unknown) => {
+        if (this.done) return;
+        this.failed(this.p.errorCode(err), (err as Error).message);
+      },
+    );
+  }
+
+  private open(): void {
     const conn = this.pool.take(this.req.target.key);
     if (conn) {
       this.reused = true;
@@ -533,8 +558,8 @@ export class Exchange {
   private attach(conn: TargetConnection): void {
     this.conn = conn;
     this.tx.rec?.connected(routeOf(conn.socket), !this.reused);
-    this.tx.requestBytes += this.req.head.length;
-    conn.send(this, this.req.head);
+    this.tx.requestBytes += this.sentHead.length;
+    conn.send(this, this.sentHead);
     const pending = this.pending;
     this.pending = null;
     if (pending) for (const b of pending) this.write(b);
@@ -662,6 +687,19 @@ export class Exchange {
 }
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/** `head` (from requestHead) with its Authorization fields replaced by one carrying `value`. */
+export function withAuthorization(head: string, value: string): string {
+  const lines = head.split('\r\n');
+  const out = [lines[0]!, `Authorization: ${value}`];
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.length >= 14 && l.charCodeAt(13) === 0x3a && l.slice(0, 13).toLowerCase() === 'authorization')
+      continue;
+    out.push(l);
+  }
+  return out.join('\r\n');
+}
 
 /** The per-stream path's kept-alive target connections, by host:port (at most `maxPerKey` idle each). */
 export class KeepAlivePool implements TargetPool {

@@ -20,6 +20,8 @@ export interface UpstreamDialerConfig {
   credentials?: ProxyCredentials;
   /** Trust for https:// proxies: system roots plus --cacert-file. */
   secureContext?: SecureContext;
+  /** --kerberos-auth-upstream-proxy: SPNEGO to every HTTP(S) proxy, the fixed one and PAC results alike. */
+  negotiate?: UpstreamProxy['negotiate'];
 }
 
 /** The URL handed to FindProxyForURL: the pipeline knows host and port only, so 443 means https. */
@@ -43,7 +45,9 @@ export function upstreamDialer(cfg: UpstreamDialerConfig): Dialer {
       try {
         const how = cfg.pac ? 'pac: ' : '';
         if (r.kind === 'direct') return labelRoute(await direct(t), `${how}direct`);
-        const socket = await connectVia(r.proxy, t.host, t.port, {
+        const proxy =
+          cfg.negotiate && r.proxy.kind !== 'socks5' ? { ...r.proxy, negotiate: cfg.negotiate } : r.proxy;
+        const socket = await connectVia(proxy, t.host, t.port, {
           timeoutMs: cfg.policy.dialTimeoutMs,
           credentials: cfg.credentials,
           secureContext: cfg.secureContext,

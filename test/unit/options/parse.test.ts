@@ -300,10 +300,6 @@ test('flags whose behaviour is not there yet: validated, then refused', () => {
   const cases: [string[], RegExp][] = [
     [['--tls-passthrough-domains', '.*'], /^flag --tls-passthrough-domains: not supported yet/],
     [['--tls-resign-domains', 'a\\.com'], /^flag --tls-resign-domains: not supported yet/],
-    [['--proxy-sauce-enable-kerberos-auth'], /^flag --proxy-sauce-enable-kerberos-auth: not supported yet/],
-    [['--kerberos-user-name', 'bob'], /^flag --kerberos-user-name: not supported yet/],
-    [['--kerberos-enabled-hosts', 'intranet'], /^flag --kerberos-enabled-hosts: not supported yet/],
-    [['--kerberos-run-diagnostics'], /^flag --kerberos-run-diagnostics: not supported yet/],
     [['--address', 'localhost:8080'], /^flag --address: not supported yet/],
   ];
   for (const [argv, re] of cases) refused(() => parse(argv), re);
