@@ -14,11 +14,18 @@ import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
 import type { HttpLogEntry } from '../observability/http-log.js';
 import type net from 'node:net';
-import { openKeylog, requestRules, startDebugProxy, targetResolver } from './egress/client-rules.js';
+import {
+  openKeylog,
+  proxyCredentials,
+  requestRules,
+  startDebugProxy,
+  targetResolver,
+} from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
 import { upstreamDialer } from './egress/upstream-dialer.js';
+import { targetSecureContext } from './egress/target-tls.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
 import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
@@ -48,6 +55,46 @@ export async function loadCaCerts(entries: string[]): Promise<string[]> {
   return out;
 }
 
+/** A host name as an RE2 rule matching only itself. */
+function literalRule(host: string): string {
+  return host.replace(/[\\.*+?^${}()|[\]-]/g, '\\$&');
+}
+
+/**
+ * The TLS lists of the create body, as SC5 means them (docs/routing.md): --tls-passthrough-domains alone resigns
+ * every other host (the resign default is not sent beside it: the server refuses both lists together); with
+ * neither flag the default `.*` resigns everything. --auth hosts are always resigned (SC5: "hosts auto-added to the
+ * resign list"), so that their credentials can be injected inside HTTPS; a `*` host adds nothing.
+ */
+export function tlsLists(opts: Pick<RunOptions, 'tlsResignDomains' | 'tlsPassthroughDomains' | 'auth'>): {
+  tls_resign_domains: string[];
+  tls_passthrough_domains: string[];
+} {
+  const authHosts = [
+    ...new Set(
+      opts.auth
+        .map((a) => a.slice(a.lastIndexOf('@') + 1))
+        .map((t) =>
+          t
+            .slice(0, t.lastIndexOf(':'))
+            .replace(/^\[|\]$/g, '')
+            .toLowerCase(),
+        )
+        .filter((h) => h !== '' && h !== '*'),
+    ),
+  ];
+  if (opts.tlsPassthroughDomains.length > 0) {
+    return {
+      tls_resign_domains: [],
+      tls_passthrough_domains: [...opts.tlsPassthroughDomains, ...authHosts.map((h) => `-${literalRule(h)}`)],
+    };
+  }
+  return {
+    tls_resign_domains: [...opts.tlsResignDomains, ...authHosts.map(literalRule)],
+    tls_passthrough_domains: [],
+  };
+}
+
 function createBody(opts: RunOptions, version: string): Record<string, unknown> {
   return {
     tunnel_identifier: opts.tunnelName,
@@ -58,8 +105,7 @@ function createBody(opts: RunOptions, version: string): Record<string, unknown> 
     tunnel_domains: opts.tunnelDomains,
     direct_domains: opts.directDomains,
     deny_domains: opts.denyDomains,
-    tls_resign_domains: opts.tlsResignDomains,
-    tls_passthrough_domains: opts.tlsPassthroughDomains,
+    ...tlsLists(opts),
     metadata: {
       hostname: os.hostname(),
       platform: process.platform,
@@ -178,8 +224,9 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     control.info('please wait for the ready line before running your tests');
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
+    const cacerts = await loadCaCerts(opts.cacertFile);
     const secureContext = tls.createSecureContext({
-      ca: [...tls.rootCertificates, ...(await loadCaCerts(opts.cacertFile))],
+      ca: [...tls.rootCertificates, ...cacerts],
       minVersion: 'TLSv1.2',
     });
     // --pac compiles before anything else happens, so a broken script stops sc at start.
@@ -221,6 +268,12 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         idleConnTimeoutMs: opts.httpIdleConnTimeout,
         responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
         resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
+        // Resigned HTTPS: sc verifies the real site against the system's CA files, Node's roots and --cacert-file.
+        targetTls: {
+          secureContext: targetSecureContext(cacerts),
+          handshakeTimeoutMs: opts.httpTlsHandshakeTimeout,
+          keylog,
+        },
       },
       {
         log: log.child('proxy'),
@@ -239,6 +292,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
                 proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
                 pac,
                 secureContext,
+                credentials: proxyCredentials(opts.auth),
               })
             : undefined,
       },

@@ -17,7 +17,8 @@ import type { Account } from './store/types.js';
 import type { MemberSharing } from './accounts/permissions.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
-import { loadOrCreatePki } from './pki/ca.js';
+import { fingerprintOf, loadOrCreatePki } from './pki/ca.js';
+import { createResigner } from './pki/resign-ca.js';
 import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
 import { parseNetworks } from './routing/direct-dial.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
@@ -94,6 +95,9 @@ export interface ServerInfo {
   webdriver_url: string;
   ca_cert: string;
   ca_fingerprint: string;
+  /** TLS resigning's CA (pki/resign-ca.ts): what browsers trust for resigned HTTPS. */
+  resign_ca_cert: string;
+  resign_ca_fingerprint: string;
   /** The operator's --tls-cert when given, else ''. */
   tls_cert: string;
   /** host:port of the metrics listener, '' when off. */
@@ -207,6 +211,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     path: pki.caPath,
     fingerprint: pki.fingerprint,
   });
+  const resigner = await createResigner(dataDir);
   const store = await openSqliteStore(dataDir);
   const secret = await loadOrCreateSecret(dataDir);
   const previousSecrets = await loadPreviousSecrets(dataDir);
@@ -304,6 +309,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       ownPorts: () => ownPorts,
     },
     authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
+    resigner,
   });
 
   const metricsServer = cfg.metrics
@@ -321,6 +327,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     dataDir,
     store,
     registry,
+    resigner,
     log: log.child('gateway'),
     metrics,
     maxHeaderSize: cfg.maxHeaderSize,
@@ -353,6 +360,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     webdriver_url: `https://${restHost}/wd/hub`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
+    resign_ca_cert: resigner.caPath,
+    resign_ca_fingerprint: fingerprintOf(resigner.ca.certPem),
     tls_cert: cfg.tls?.certPath ?? '',
     metrics_address: metricsAddr ? formatAddress(metricsAddr.address, metricsAddr.port) : '',
     pid: process.pid,

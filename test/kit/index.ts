@@ -14,3 +14,4 @@ export * from './websocket.js';
 export * from './faulty-relay.js';
 export * from './streaming.js';
 export * from './dns.js';
+export * from './resign.js';
