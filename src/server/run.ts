@@ -260,6 +260,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     edgeAddress: () => edgeAddress,
     publicHost: cfg.publicHost,
     version: cfg.version,
+    resignCa: { certPem: resigner.ca.certPem, fingerprint: fingerprintOf(resigner.ca.certPem) },
     memberSharing,
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });

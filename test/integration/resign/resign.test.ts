@@ -11,8 +11,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   cleanup,
+  rest,
+  SERVER_MAIN,
   closed,
   onCleanup,
   startClient,
@@ -192,4 +196,27 @@ test('--tls-passthrough-domains keeps the raw pipe: the browser sees the targetâ
   const r = await s.request('/through');
   assert.equal(r.status, 200, r.body);
   s.close();
+});
+
+test('the CA a browser must trust: server.json, the public REST endpoint and sc-server admin resign-ca agree', async () => {
+  const server = await startServer();
+  const pem = await resignCa(server);
+  assert.notEqual(pem, server.caPem, 'resigning has its own CA, not the tunnel server CA');
+  const r = await rest<{ certificate: string; fingerprint: string }>(
+    server,
+    'GET',
+    '/public/tunnels/info/resign-ca',
+    null,
+  );
+  assert.equal(r.status, 200);
+  assert.equal(r.json.certificate, pem);
+  assert.doesNotMatch(r.text, /PRIVATE KEY/);
+  const cli = await promisify(execFile)(process.execPath, [
+    SERVER_MAIN,
+    'admin',
+    'resign-ca',
+    '--data-dir',
+    server.dataDir,
+  ]);
+  assert.equal(cli.stdout.trim(), pem.trim());
 });
