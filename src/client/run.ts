@@ -21,6 +21,7 @@ import { egressConfig, egressDialer } from './egress/from-options.js';
 import { kerberosWanted, startKerberos, type Negotiator } from './egress/kerberos.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
+import { targetSecureContext } from './egress/target-tls.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
 import { ControlError, RestClient, type CreatedTunnel } from './supervisor/rest-client.js';
@@ -60,6 +61,46 @@ export async function trustContext(cacertFile: string[]): Promise<tls.SecureCont
   });
 }
 
+/** A host name as an RE2 rule matching only itself. */
+function literalRule(host: string): string {
+  return host.replace(/[\\.*+?^${}()|[\]-]/g, '\\$&');
+}
+
+/**
+ * The TLS lists of the create body, as SC5 means them (docs/routing.md): --tls-passthrough-domains alone resigns
+ * every other host (the resign default is not sent beside it: the server refuses both lists together); with
+ * neither flag the default `.*` resigns everything. --auth hosts are always resigned (SC5: "hosts auto-added to the
+ * resign list"), so that their credentials can be injected inside HTTPS; a `*` host adds nothing.
+ */
+export function tlsLists(opts: Pick<RunOptions, 'tlsResignDomains' | 'tlsPassthroughDomains' | 'auth'>): {
+  tls_resign_domains: string[];
+  tls_passthrough_domains: string[];
+} {
+  const authHosts = [
+    ...new Set(
+      opts.auth
+        .map((a) => a.slice(a.lastIndexOf('@') + 1))
+        .map((t) =>
+          t
+            .slice(0, t.lastIndexOf(':'))
+            .replace(/^\[|\]$/g, '')
+            .toLowerCase(),
+        )
+        .filter((h) => h !== '' && h !== '*'),
+    ),
+  ];
+  if (opts.tlsPassthroughDomains.length > 0) {
+    return {
+      tls_resign_domains: [],
+      tls_passthrough_domains: [...opts.tlsPassthroughDomains, ...authHosts.map((h) => `-${literalRule(h)}`)],
+    };
+  }
+  return {
+    tls_resign_domains: [...opts.tlsResignDomains, ...authHosts.map(literalRule)],
+    tls_passthrough_domains: [],
+  };
+}
+
 function createBody(opts: RunOptions, version: string): Record<string, unknown> {
   return {
     tunnel_identifier: opts.tunnelName,
@@ -70,8 +111,7 @@ function createBody(opts: RunOptions, version: string): Record<string, unknown> 
     tunnel_domains: opts.tunnelDomains,
     direct_domains: opts.directDomains,
     deny_domains: opts.denyDomains,
-    tls_resign_domains: opts.tlsResignDomains,
-    tls_passthrough_domains: opts.tlsPassthroughDomains,
+    ...tlsLists(opts),
     metadata: {
       hostname: os.hostname(),
       platform: process.platform,
@@ -190,6 +230,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     control.info('please wait for the ready line before running your tests');
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
+    const cacerts = await loadCaCerts(opts.cacertFile);
     const secureContext = await trustContext(opts.cacertFile);
     // Kerberos (docs/kerberos.md): loaded only when a flag asks for it; a wrong keytab or an expired ticket stops
     // sc here, before a tunnel exists.
@@ -251,7 +292,16 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
     // anything is created on the server.
     egress = new Egress(
-      { ...egressConfig(opts), onRetry: onDialRetry },
+      {
+        ...egressConfig(opts),
+        onRetry: onDialRetry,
+        // Resigned HTTPS: sc verifies the real site against the system's CA files, Node's roots and --cacert-file.
+        targetTls: {
+          secureContext: targetSecureContext(cacerts),
+          handshakeTimeoutMs: opts.httpTlsHandshakeTimeout,
+          keylog,
+        },
+      },
       {
         log: log.child('proxy'),
         metrics,

@@ -155,9 +155,10 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: ['.*'],
     valueName: 'regexp,...',
     group: 'Tunnel traffic',
-    unsupported: true,
     check: c.domainRule,
-    description: 'TLS to hosts matching these rules is re-signed.',
+    description:
+      "TLS to hosts matching these rules is re-signed by the server's resigning CA, so rules, --auth, --header and " +
+      'HTTP logging apply inside HTTPS (default: every host).',
   },
   {
     name: 'tls-passthrough-domains',
@@ -166,9 +167,9 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: [],
     valueName: 'regexp,...',
     group: 'Tunnel traffic',
-    unsupported: true,
     check: c.domainRule,
-    description: 'TLS to hosts matching these rules passes through untouched.',
+    description:
+      "TLS to hosts matching these rules passes through untouched; every other host is re-signed ('.*': none is).",
   },
   // Proxy
   {

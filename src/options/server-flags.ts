@@ -503,6 +503,12 @@ export const SERVER_JSON_EXTRA: readonly (readonly [string, string])[] = [
     "Path of the server's own CA certificate (ca.pem in the data dir): give it to clients as --cacert-file.",
   ],
   ['ca_fingerprint', 'SHA-256 fingerprint of that CA certificate.'],
+  [
+    'resign_ca_cert',
+    'Path of the TLS resigning CA certificate (resign-ca.pem in the data dir): browsers that are not started by ' +
+      'the WebDriver gateway trust it for resigned HTTPS (docs/routing.md).',
+  ],
+  ['resign_ca_fingerprint', 'SHA-256 fingerprint of the resigning CA certificate.'],
   ['pid', 'Process id of the server.'],
 ];
 

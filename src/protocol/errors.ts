@@ -27,6 +27,10 @@ export const proxyErrors = {
   dns_failed: { status: 502, text: 'the target host name did not resolve' },
   dial_failed: { status: 502, text: 'failed to connect to the target' },
   upstream_reset: { status: 502, text: 'the target closed the connection' },
+  target_tls_failed: {
+    status: 502,
+    text: 'TLS to the target failed: its certificate did not verify or the handshake broke (resigned HTTPS)',
+  },
   dns_timeout: { status: 504, text: 'no DNS server answered in time (sc run --dns-timeout)' },
   upstream_proxy_auth: { status: 502, text: 'the upstream proxy refused our credentials (407)' },
   upstream_proxy_unreachable: { status: 502, text: 'the upstream proxy could not be reached' },

@@ -48,6 +48,12 @@ export function parseProtocolVersion(value: string | string[] | undefined): numb
 export const SPLICE_HEADER = 'x-sluice-splice';
 /** With SPLICE_HEADER: the proxy entry's request header size limit, which sc enforces on later requests. */
 export const SPLICE_MAX_HEADER = 'x-sluice-max-header-size';
+/**
+ * On a CONNECT stream (a ws:// upgrade from a resigned browser connection, i.e. wss://): sc opens TLS to the
+ * target itself, verifying its certificate, before the bytes flow (docs/decisions/0016-tls-resigning.md). Plain
+ * requests from resigned connections say so with `:scheme https`.
+ */
+export const TLS_HEADER = 'x-sluice-tls';
 
 /** Control operations sent by the server as `POST sluice://control/<op>` with a JSON body. */
 export type ControlOp = 'ready' | 'shutdown';

@@ -17,7 +17,8 @@ import type { Account } from './store/types.js';
 import type { MemberSharing } from './accounts/permissions.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { createEdge } from './edge/edge.js';
-import { loadOrCreatePki } from './pki/ca.js';
+import { fingerprintOf, loadOrCreatePki } from './pki/ca.js';
+import { createResigner } from './pki/resign-ca.js';
 import { closeProxyEntry, createProxyEntry } from './proxy/proxy-entry.js';
 import { parseNetworks } from './routing/direct-dial.js';
 import { authorizeProxyUse } from './proxy/authorize.js';
@@ -108,6 +109,9 @@ export interface ServerInfo {
   console_url: string;
   ca_cert: string;
   ca_fingerprint: string;
+  /** TLS resigning's CA (pki/resign-ca.ts): what browsers trust for resigned HTTPS. */
+  resign_ca_cert: string;
+  resign_ca_fingerprint: string;
   /** The operator's --tls-cert when given, else ''. */
   tls_cert: string;
   /** host:port of the metrics listener, '' when off. */
@@ -240,6 +244,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     path: pki.caPath,
     fingerprint: pki.fingerprint,
   });
+  const resigner = await createResigner(dataDir);
   const storeCfg = cfg.store ?? { url: '' };
   if (cfg.cluster && !isSharedStore(storeCfg.url))
     throw new StartupError(
@@ -310,6 +315,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     edgeAddress: () => edgeAddress,
     publicHost: cfg.publicHost,
     version: cfg.version,
+    resignCa: { certPem: resigner.ca.certPem, fingerprint: fingerprintOf(resigner.ca.certPem) },
     memberSharing,
     clusterNodes: () => cluster?.publicNodes() ?? [],
   });
@@ -395,6 +401,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
         storeHealth.failed(err);
         return { error: 'store_unavailable' as const };
       }),
+    resigner,
   });
 
   const metricsServer = cfg.metrics
@@ -412,6 +419,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     dataDir,
     store,
     registry,
+    resigner,
     log: log.child('gateway'),
     metrics,
     maxHeaderSize: cfg.maxHeaderSize,
@@ -471,6 +479,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     console_url: `https://${restHost}/console/`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
+    resign_ca_cert: resigner.caPath,
+    resign_ca_fingerprint: fingerprintOf(resigner.ca.certPem),
     tls_cert: cfg.tls?.certPath ?? '',
     metrics_address: metricsAddr ? formatAddress(metricsAddr.address, metricsAddr.port) : '',
     pid: process.pid,

@@ -21,3 +21,4 @@ export * from './doctor.js';
 export * from './legacy.js';
 export * from './silent-port.js';
 export * from './kdc.js';
+export * from './resign.js';

@@ -11,6 +11,7 @@ import type { Egress } from './egress.js';
 import { HeaderRules } from './header-rules.js';
 import type { RequestRules } from './pipeline.js';
 import { SiteAuth } from './site-auth.js';
+import type { ProxyCredentials } from './upstream.js';
 
 /**
  * --auth (sites), --header and --kerberos-enabled-hosts as pipeline hooks, or undefined when none is set.
@@ -31,6 +32,19 @@ export function requestRules(
   if (kerberos && krbHosts.size > 0)
     rules.negotiate = (t) => (krbHosts.has(t.host.toLowerCase()) ? kerberos.header(t.host) : undefined);
   return rules;
+}
+
+/**
+ * --auth as credentials for upstream proxies (--proxy, PAC results) whose URL carries none: the entry for the
+ * proxy's host:port, in SC5's order (exact, `*:port`, `host:*`, `*:*`). Undefined when --auth is not set.
+ */
+export function proxyCredentials(auth: readonly string[]): ProxyCredentials | undefined {
+  const site = new SiteAuth(auth);
+  if (site.size === 0) return undefined;
+  return (proxy) => {
+    const c = site.match(proxy.host, proxy.port);
+    return c ? { username: c.user, password: c.pass } : undefined;
+  };
 }
 
 /** The dialer's resolver for --dns-server (undefined: the system resolver). */

@@ -24,7 +24,7 @@ import { ERROR_HEADER, errorBody, proxyErrors, type ProxyErrorCode } from '../..
 import { coalescingPipe } from '../../protocol/coalescing-pipe.js';
 import type { ResponseHead } from '../../protocol/http1-exchange.js';
 import type { Body } from '../../protocol/http1-framing.js';
-import { SPLICE_HEADER, SPLICE_MAX_HEADER } from '../../protocol/tunnel-protocol.js';
+import { SPLICE_HEADER, SPLICE_MAX_HEADER, TLS_HEADER } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import type { Inspector } from '../inspector/recorder.js';
 import { Http1Relay } from './http1-relay.js';
@@ -40,6 +40,7 @@ import {
   type EgressConfig,
   type Fields,
   type RequestRules,
+  type Target,
 } from './pipeline.js';
 
 export type { EgressConfig };
@@ -85,6 +86,12 @@ function h2Headers(fields: Fields, status: number): OutgoingHttpHeaders {
     else out[l] = [prev, v];
   }
   return { ...out, ':status': status };
+}
+
+/** A target reached over TLS (resigned https/wss): its own kept-alive connections, `tls` set for the dialer. */
+function secured(t: Target | null, tls: boolean): Target | null {
+  if (!t || !tls) return t;
+  return { ...t, tls: true, key: `https://${t.key}` };
 }
 
 /** Answers an HTTP/2 stream with an error (or resets it when the response has begun). */
@@ -183,7 +190,7 @@ export class Egress {
   private connect(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const p = this.pipeline;
     const authority = String(headers[':authority'] ?? '');
-    const target = targetOf(authority, 0);
+    const target = secured(targetOf(authority, 0), headers[TLS_HEADER] !== undefined);
     if (!target) {
       p.countError('bad_request');
       return failStream(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
@@ -224,7 +231,7 @@ export class Egress {
         const code = p.errorCode(err);
         p.countError(code);
         tx.finish(code);
-        failStream(stream, code, 'CONNECT', authority);
+        failStream(stream, code, 'CONNECT', p.errorDetail(err, target));
       },
     );
   }
@@ -235,14 +242,16 @@ export class Egress {
     const method = String(headers[':method'] ?? 'GET');
     const authority = String(headers[':authority'] ?? '');
     const path = String(headers[':path'] ?? '/');
-    const target = targetOf(authority, 80);
+    // https: a request from a browser connection whose TLS the server resigned; sc makes the TLS to the site.
+    const https = headers[':scheme'] === 'https';
+    const target = secured(targetOf(authority, https ? 443 : 80), https);
     const cl = headers['content-length'];
     const n = cl === undefined ? -1 : /^\d{1,15}$/.test(cl) ? Number(cl) : NaN;
     if (!target || !path.startsWith('/') || Number.isNaN(n)) {
       p.countError('bad_request');
       return failStream(stream, 'bad_request', method, `bad target "${authority}${path}"`);
     }
-    const tx = p.begin(method, `http://${authority}${path}`, 'stream');
+    const tx = p.begin(method, `${https ? 'https' : 'http'}://${authority}${path}`, 'stream');
     const fields = h2Fields(headers);
     if (p.deps.logHttp) tx.reqHeaders = fieldsRecord(fields);
     const decision = p.decide(target);

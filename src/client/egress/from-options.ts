@@ -5,7 +5,7 @@
  */
 import type { SecureContext } from 'node:tls';
 import type { RunOptions } from '../../options/run-options.js';
-import { targetResolver } from './client-rules.js';
+import { proxyCredentials, targetResolver } from './client-rules.js';
 import type { PacEvaluator } from './pac.js';
 import type { Dialer, EgressConfig } from './pipeline.js';
 import { parseProxyUrl } from './upstream.js';
@@ -43,6 +43,7 @@ export function egressDialer(
     proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
     pac,
     secureContext,
+    credentials: proxyCredentials(opts.auth),
     negotiate,
   });
 }

@@ -28,6 +28,7 @@ import { isHopByHop, withVia } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
 import type { Inspector, InspectorRecord, RecordKind } from '../inspector/recorder.js';
 import { checkHost, connect, PolicyError, type DialPolicy } from './dialer.js';
+import { handshake, targetSecureContext, TargetTlsError, type TargetTlsOptions } from './target-tls.js';
 
 /** Header fields in order, names as sent. */
 export type Fields = [string, string][];
@@ -35,6 +36,8 @@ export type Fields = [string, string][];
 export interface EgressConfig extends DialPolicy {
   idleConnTimeoutMs: number;
   responseHeaderTimeoutMs: number;
+  /** TLS to real sites for resigned requests (default: system CA files and Node's roots, 10 s handshake). */
+  targetTls?: TargetTlsOptions;
 }
 
 /** Where a request goes. */
@@ -48,6 +51,8 @@ export interface Target {
   key: string;
   /** The Host header value: the authority as the client wrote it. */
   authority: string;
+  /** A resigned request (https, wss): TLS to the target, its certificate verified (target-tls.ts). */
+  tls?: boolean;
 }
 
 /** A Target from an authority (`host`, `host:port`, `[v6]:port`), or null when it is not one. */
@@ -180,7 +185,16 @@ export class EgressPipeline {
     readonly cfg: EgressConfig,
     readonly deps: PipelineDeps,
   ) {
-    this.dial = deps.dialer ?? ((t) => connect(cfg, t.host, t.port));
+    const dial: Dialer = deps.dialer ?? ((t) => connect(cfg, t.host, t.port));
+    let tlsOptions = cfg.targetTls;
+    const secure = (): TargetTlsOptions =>
+      (tlsOptions ??= { secureContext: targetSecureContext([]), handshakeTimeoutMs: 10_000 });
+    this.dial = (t) => (t.tls ? dial(t).then((raw) => handshake(raw, t, secure())) : dial(t));
+  }
+
+  /** The detail of a failed dial: a TLS failure names its cause, others the target. */
+  errorDetail(err: unknown, target: Target): string {
+    return err instanceof TargetTlsError ? err.message : target.key;
   }
 
   /** The target policy: today --proxy-localhost (before any DNS; the dialer checks resolved addresses). */
@@ -196,6 +210,7 @@ export class EgressPipeline {
   errorCode(err: unknown): ProxyErrorCode {
     if (err instanceof PolicyError) return this.cfg.proxyLocalhost === 'deny' ? 'localhost_denied' : 'denied';
     if (err instanceof ParseError) return 'upstream_reset';
+    if (err instanceof TargetTlsError) return 'target_tls_failed';
     return codeForSocketError(err);
   }
 
@@ -550,7 +565,7 @@ export class Exchange {
       (err: unknown) => {
         if (this.done) return;
         this.p.deps.metrics.dialerErrorsTotal.inc({ host: this.req.target.key });
-        this.failed(this.p.errorCode(err), this.req.target.key);
+        this.failed(this.p.errorCode(err), this.p.errorDetail(err, this.req.target));
       },
     );
   }

@@ -29,8 +29,8 @@ export interface UpstreamProxy {
 }
 
 /**
- * Hook for credentials of an upstream proxy that has none in its URL (the --auth rules, `user:pass@host:port`).
- * Until --auth matching is merged, credentials come from the proxy URL's userinfo only.
+ * Hook for credentials of an upstream proxy that has none in its URL: the --auth rules, `user:pass@host:port`
+ * (client-rules.ts proxyCredentials).
  */
 export type ProxyCredentials = (proxy: UpstreamProxy) => { username: string; password: string } | undefined;
 

@@ -38,6 +38,7 @@ import { isSharedStore, openStore } from '../store/open.js';
 import { readStorePasswordFile } from '../store/password-file.js';
 import { StoreUnavailableError, type Store } from '../store/types.js';
 import { rotateCa } from '../pki/ca.js';
+import { loadOrCreateResignCa } from '../pki/resign-ca.js';
 import { recordAudit } from '../rest/admin-routes.js';
 import { createLogger } from '../../observability/log.js';
 import { VERSION } from '../../version.js';
@@ -67,6 +68,8 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
                                                   PostgreSQL store, to mount into each one's data dir (docs/cluster.md)
   rotate-ca [--finish]                            new CA in two steps: ca.pem bundles both; --finish switches (restart)
   rotate-secret                                   new server secret; existing keys keep working (restart after)
+  resign-ca                                       print the TLS resigning CA certificate (PEM), which browsers
+                                                  trust for resigned HTTPS (--json: path, fingerprint, PEM)
   audit [--limit N]                               admin actions, newest first (REST and these commands)
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
@@ -223,7 +226,7 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     const shownOnce = (key: string): string => `access key (shown once, store it now): ${key}`;
     const cmd = `${group} ${action ?? ''}`.trim();
     // Every command that changes something goes to the audit log, as the admin REST API's do.
-    const audited = !/^(\w+ (list|show)|audit.*)$/.test(cmd);
+    const audited = !/^(\w+ (list|show)|audit.*|resign-ca)$/.test(cmd);
     const audit = (result: string): Promise<void> =>
       audited
         ? recordAudit(store, createLogger({ level: 'error' }), {
@@ -245,6 +248,14 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
             ? `certificate authority ${fingerprint} is now the current one; restart sc-server to use it`
             : `new certificate authority ${fingerprint}: ${join(dir, 'ca.pem')} now holds the current and the ` +
                 'new CA; give it to every client (--cacert-file), then run "rotate-ca --finish" and restart',
+        );
+        break;
+      }
+      case 'resign-ca': {
+        need(args, 0, 'no arguments');
+        const r = await loadOrCreateResignCa(dir);
+        show({ path: r.path, fingerprint: r.fingerprint, certificate: r.ca.certPem }, () =>
+          r.ca.certPem.trimEnd(),
         );
         break;
       }

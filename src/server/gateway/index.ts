@@ -6,6 +6,7 @@ import type { Registry } from '../registry/registry.js';
 import type { Account, Store } from '../store/types.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { loadOrCreateResignKey } from './resign-key.js';
+import type { Resigner } from '../pki/resign-ca.js';
 import { startSessionPorts } from './session-ports.js';
 import type { GatewayConfig } from './flags.js';
 
@@ -14,6 +15,8 @@ export { GATEWAY_DEFAULTS, parsePortSpec, type GatewayConfig } from './flags.js'
 
 export interface StartGatewayDeps {
   dataDir: string;
+  /** TLS resigning for the session ports' CONNECTs (pki/resign-ca.ts); its leaves carry the resigning key. */
+  resigner?: Resigner;
   store: Store;
   registry: Registry;
   log: Logger;
@@ -37,6 +40,7 @@ export async function startGateway(cfg: GatewayConfig, deps: StartGatewayDeps): 
         log: deps.log.child('session-proxy'),
         metrics: deps.metrics,
         maxHeaderSize: deps.maxHeaderSize,
+        resigner: deps.resigner,
         host: deps.listenHost,
         spec: cfg.proxyPorts,
       })

@@ -9,6 +9,7 @@ import net from 'node:net';
 import type http from 'node:http';
 import type { Logger } from '../../observability/log.js';
 import type { ServerMetrics } from '../metrics.js';
+import type { Resigner } from '../pki/resign-ca.js';
 import { closeProxyEntry, createProxyEntry, type RouteTarget } from '../proxy/proxy-entry.js';
 import type { Registry } from '../registry/registry.js';
 import type { Store } from '../store/types.js';
@@ -29,6 +30,7 @@ export interface SessionPortsDeps {
   log: Logger;
   metrics?: ServerMetrics;
   maxHeaderSize?: number;
+  resigner?: Resigner;
   host: string;
   spec: PortSpec;
 }
@@ -59,6 +61,7 @@ export async function startSessionPorts(deps: SessionPortsDeps): Promise<Session
     splice: false,
     authorize: () => Promise.resolve({ error: 'proxy_auth_required' }),
     authorizeByPort,
+    resigner: deps.resigner,
   });
   const listeners: net.Server[] = [];
   const ports: number[] = [];

@@ -3,7 +3,7 @@
  * certificate its REST API and tunnel edge present; `sc` trusts the CA through --cacert-file. ECDSA P-256 keys:
  * generated in milliseconds, and the cheapest handshakes.
  */
-import { X509Certificate, webcrypto } from 'node:crypto';
+import { createPublicKey, X509Certificate, webcrypto } from 'node:crypto';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -68,17 +68,29 @@ export async function createCa(commonName: string, years = 10): Promise<KeyPairP
   return { certPem: cert.toString('pem') + '\n', keyPem: await keyToPem(keys.privateKey) };
 }
 
-/** A leaf certificate for `names` (DNS names or IP addresses) signed by `ca`. */
-export async function issueCertificate(ca: KeyPairPem, names: string[], days = 825): Promise<KeyPairPem> {
+/**
+ * A leaf certificate for `names` (DNS names or IP addresses) signed by `ca`. `days` may be negative (an expired
+ * certificate, for tests). With `keyPem` the leaf carries that key (TLS resigning: one leaf key for every host)
+ * instead of a new one.
+ */
+export async function issueCertificate(
+  ca: KeyPairPem,
+  names: string[],
+  days = 825,
+  keyPem?: string,
+): Promise<KeyPairPem> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await pemToKey(ca.keyPem);
-  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const keys = keyPem
+    ? { privateKey: await pemToKey(keyPem), publicKey: await publicKeyOf(keyPem) }
+    : await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+  const notAfter = new Date(Date.now() + days * DAY);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${names[0] ?? 'localhost'}`,
     issuer: caCert.subject,
-    notBefore: new Date(Date.now() - DAY),
-    notAfter: new Date(Date.now() + days * DAY),
+    notBefore: new Date(Math.min(Date.now() - DAY, notAfter.getTime() - DAY)),
+    notAfter,
     signingAlgorithm: alg,
     signingKey: caKey,
     publicKey: keys.publicKey,
@@ -92,14 +104,20 @@ export async function issueCertificate(ca: KeyPairPem, names: string[], days = 8
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyToPem(keys.privateKey) };
+  return { certPem: cert.toString('pem') + '\n', keyPem: keyPem ?? (await keyToPem(keys.privateKey)) };
+}
+
+/** The public half of a PKCS#8 P-256 private key, as a WebCrypto key. */
+async function publicKeyOf(keyPem: string): Promise<CryptoKey> {
+  const der = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
+  return webcrypto.subtle.importKey('spki', der, alg, true, ['verify']);
 }
 
 export function fingerprintOf(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
 }
 
-async function readPair(certPath: string, keyPath: string): Promise<KeyPairPem | null> {
+export async function readPair(certPath: string, keyPath: string): Promise<KeyPairPem | null> {
   try {
     return { certPem: await readFile(certPath, 'utf8'), keyPem: await readFile(keyPath, 'utf8') };
   } catch (err) {
@@ -108,7 +126,7 @@ async function readPair(certPath: string, keyPath: string): Promise<KeyPairPem |
   }
 }
 
-async function writePair(pair: KeyPairPem, certPath: string, keyPath: string): Promise<void> {
+export async function writePair(pair: KeyPairPem, certPath: string, keyPath: string): Promise<void> {
   await writeFile(keyPath, pair.keyPem, { mode: 0o600 });
   await chmod(keyPath, 0o600);
   await writeFile(certPath, pair.certPem);

@@ -12,6 +12,7 @@ import {
   HOP_BY_HOP,
   SPLICE_HEADER,
   SPLICE_MAX_HEADER,
+  TLS_HEADER,
   withVia,
 } from '../../protocol/tunnel-protocol.js';
 import type { Connection } from '../registry/tunnel-connection.js';
@@ -50,7 +51,8 @@ export function forwardHttp(
       {
         ...headers,
         ':method': req.method ?? 'GET',
-        ':scheme': 'http',
+        // https: a request from a resigned TLS connection (resign.ts): sc makes the TLS to the target itself.
+        ':scheme': url.protocol === 'https:' ? 'https' : 'http',
         ':authority': url.host,
         ':path': url.pathname + url.search,
       },
@@ -210,12 +212,17 @@ export function forwardUpgrade(
   socket: Duplex,
   head: Buffer,
 ): void {
-  const port = url.port || '80';
+  // wss: an upgrade from a resigned TLS connection (resign.ts); sc opens TLS to the target before the bytes flow.
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+  const port = url.port || (secure ? '443' : '80');
   openPipe(
     conn,
     `${url.hostname}:${port}`,
     socket,
-    { 'x-sluice-upgrade': String(req.headers.upgrade ?? '') },
+    {
+      'x-sluice-upgrade': String(req.headers.upgrade ?? ''),
+      ...(secure ? { [TLS_HEADER]: '1' } : {}),
+    },
     (stream) => {
       stream.write(upgradeHead(req, url));
       if (head.length) stream.write(head);

@@ -5,6 +5,7 @@
  *     GET http://host/x        -> stream {:method GET, :authority host, :path /x}     (http-forward.ts)
  *     CONNECT host:443         -> stream {:method CONNECT, :authority host:443}       (byte pipe)
  *     GET ws://host/ + Upgrade -> CONNECT stream carrying the raw request             (byte pipe)
+ *     CONNECT host:443, resigned -> TLS terminated here, each request as https://host/... (resign.ts)
  *
  * It is never an open proxy: every request must carry an account's credentials and name a tunnel that account
  * may use. Origin-form requests (a plain web server request) are refused.
@@ -26,6 +27,8 @@ import { BlockList } from 'node:net';
 import { rulesOf, type Route } from '../routing/domain-rules.js';
 import type { DirectPolicy } from '../routing/direct-dial.js';
 import { forwardConnectDirect, forwardHttpDirect, forwardUpgradeDirect } from './direct.js';
+import type { Resigner } from '../pki/resign-ca.js';
+import { createResignServer, type ResignServer } from './resign.js';
 
 export interface RouteTarget {
   ownerId: string;
@@ -64,6 +67,11 @@ export interface ProxyEntryDeps {
    * Default: nothing private, and not this proxy entry's own port.
    */
   direct?: DirectPolicy;
+  /**
+   * TLS resigning (resign.ts, docs/routing.md): CONNECTs that the tunnel's rules resign are terminated with a leaf
+   * from this CA. Without it every CONNECT is a raw pipe.
+   */
+  resigner?: Resigner;
 }
 
 type Denied = { error: ProxyErrorCode; detail?: string; headers?: Record<string, string> };
@@ -171,6 +179,25 @@ function hasRules(deps: ProxyEntryDeps, conn: Connection): boolean {
   return rules instanceof Error || rules.any;
 }
 
+/** Whether a tunnelled CONNECT to `host` is resigned, by the tunnel's tls_resign/passthrough_domains. */
+function resigned(deps: ProxyEntryDeps, conn: Connection, host: string): boolean {
+  const record = deps.registry.get(conn.tunnelId)?.record;
+  if (!record) return true;
+  const rules = rulesOf(record);
+  return !(rules instanceof Error) && rules.tls(host) === 'resign';
+}
+
+/** What routing needs of a CONNECT, kept for the requests inside its resigned TLS. */
+function routeRequestOf(req: IncomingMessage): RouteRequest {
+  return {
+    headers: {
+      'proxy-authorization': req.headers['proxy-authorization'],
+      'x-forwarded-for': req.headers['x-forwarded-for'],
+    },
+    socket: { remoteAddress: req.socket.remoteAddress, localPort: req.socket.localPort },
+  };
+}
+
 /** host:port of an absolute-form URL; null when it is not http(s)/ws(s). */
 function absoluteTarget(url: string | undefined): URL | null {
   if (!url || !/^(https?|wss?):\/\//i.test(url)) return null;
@@ -237,6 +264,46 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
     if (typeof s.setTimeout !== 'function') return;
     s.setTimeout(idleTimeout, () => s.destroy());
   };
+  const resign: ResignServer<RouteRequest> | undefined = deps.resigner
+    ? createResignServer<RouteRequest>({
+        resigner: deps.resigner,
+        log: deps.log,
+        maxHeaderSize,
+        headerTimeoutMs: headerTimeout,
+        idleTimeoutMs: idleTimeout,
+        // Each request inside the TLS is routed as the CONNECT was (its credentials), by its own Host.
+        request: (req, res, url, c) => {
+          res.once('finish', () => count(req.method ?? 'GET', res.statusCode, answeredErrors.get(res)));
+          dispatch(
+            deps,
+            c.context,
+            (d) => sendError(res, d.error, d.detail, d.headers),
+            (conn, retry) => {
+              const r = routeHost(deps, conn, url.hostname);
+              if ('error' in r) return sendError(res, r.error, r.detail);
+              if (r.action === 'direct') return sendError(res, 'denied', insideResigned(url, r.rule));
+              forwardHttp(conn, req, res, url, retry);
+            },
+          );
+        },
+        upgrade: (req, socket, head, url, c) => {
+          countSocket(count, socket, 'UPGRADE');
+          dispatch(
+            deps,
+            c.context,
+            (d) => writeSocketError(socket, d.error, d.detail, d.headers),
+            (conn) => {
+              const r = routeHost(deps, conn, url.hostname);
+              if ('error' in r) return writeSocketError(socket, r.error, r.detail);
+              if (r.action === 'direct')
+                return writeSocketError(socket, 'denied', insideResigned(url, r.rule));
+              forwardUpgrade(conn, req, url, socket, head);
+            },
+          );
+        },
+      })
+    : undefined;
+  if (resign) server.once('close', () => resign.close());
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     headArrived(req.socket);
@@ -280,8 +347,10 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
         const host = authority.slice(0, colon);
         const r = routeHost(deps, conn, host);
         if ('error' in r) return writeSocketError(socket, r.error, r.detail);
-        if (r.action === 'direct') {
-          return forwardConnectDirect(direct, host, Number(authority.slice(colon + 1)), socket, head);
+        const port = Number(authority.slice(colon + 1));
+        if (r.action === 'direct') return forwardConnectDirect(direct, host, port, socket, head);
+        if (resign && resigned(deps, conn, host)) {
+          return resign.terminate(socket, head, host.replace(/^\[|\]$/g, ''), port, routeRequestOf(req));
         }
         forwardConnect(conn, authority, socket, head, retry);
       },
@@ -366,6 +435,11 @@ export function createProxyEntry(deps: ProxyEntryDeps): http.Server {
     });
   });
   return server;
+}
+
+/** A request inside resigned TLS whose Host goes direct: the server makes no TLS of its own to targets. */
+function insideResigned(url: URL, rule: string): string {
+  return `host "${url.hostname}" goes direct (${rule}); it cannot be reached inside TLS resigned for another host`;
 }
 
 const firstHead = new WeakSet<object>();

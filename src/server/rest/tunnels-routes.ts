@@ -7,6 +7,7 @@
  *   GET    /rest/v1/:user/tunnels/:id/num_jobs      live WebDriver gateway sessions on it
  *   GET    /rest/v1/:user/all_tunnels?limit=n   history
  *   GET    /rest/v1/public/tunnels/info/versions
+ *   GET    /rest/v1/public/tunnels/info/resign-ca   (the TLS resigning CA certificate, docs/routing.md)
  */
 import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
@@ -34,6 +35,8 @@ export interface TunnelRoutesDeps {
   clusterNodes?: () => { id: string; edge_address: string }[];
   publicHost: string;
   version: string;
+  /** TLS resigning's CA certificate, served to anyone who asks (it is public; its key never leaves the data dir). */
+  resignCa?: { certPem: string; fingerprint: string };
   /** What a team member's `--shared all` reaches (sc-server --team-member-sharing). */
   memberSharing: MemberSharing;
 }
@@ -247,6 +250,16 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
     }
     return { body: { tunnels: (await store.listTunnels({ ownerId: owner.id, limit })).map(view) } };
   });
+
+  const resignCa = deps.resignCa;
+  if (resignCa) {
+    router.add(
+      'GET',
+      '/rest/v1/public/tunnels/info/resign-ca',
+      async () => ({ body: { certificate: resignCa.certPem, fingerprint: resignCa.fingerprint } }),
+      { auth: 'none' },
+    );
+  }
 
   router.add(
     'GET',

@@ -13,7 +13,13 @@ export interface RuleLists {
   tunnelDomains: readonly string[];
   directDomains: readonly string[];
   denyDomains: readonly string[];
+  /** TLS resigning (docs/routing.md): absent or both empty means resign every tunnelled CONNECT, as SC5 5.2+. */
+  tlsResignDomains?: readonly string[];
+  tlsPassthroughDomains?: readonly string[];
 }
+
+/** What happens to a tunnelled CONNECT's TLS: terminated here with a resigned leaf, or carried untouched. */
+export type TlsMode = 'resign' | 'passthrough';
 
 export type Route =
   { action: 'tunnel' } | { action: 'direct'; rule: string } | { action: 'deny'; rule: string };
@@ -89,6 +95,8 @@ export class DomainRules {
   private readonly tunnel: RuleSet;
   private readonly direct: RuleSet;
   private readonly deny: RuleSet;
+  private readonly resign: RuleSet;
+  private readonly passthrough: RuleSet;
 
   /** Throws an Error naming the list and the rule when one does not compile or the lists conflict. */
   constructor(lists: RuleLists) {
@@ -102,8 +110,13 @@ export class DomainRules {
     this.tunnel = build('tunnel_domains', lists.tunnelDomains);
     this.direct = build('direct_domains', lists.directDomains);
     this.deny = build('deny_domains', lists.denyDomains);
+    this.resign = build('tls_resign_domains', lists.tlsResignDomains ?? []);
+    this.passthrough = build('tls_passthrough_domains', lists.tlsPassthroughDomains ?? []);
     if (!this.tunnel.empty && !this.direct.empty) {
       throw new Error('tunnel_domains and direct_domains exclude each other');
+    }
+    if (!this.resign.empty && !this.passthrough.empty) {
+      throw new Error('tls_resign_domains and tls_passthrough_domains exclude each other');
     }
   }
 
@@ -125,6 +138,18 @@ export class DomainRules {
     const direct = this.direct.match(host);
     if (direct !== undefined) return { action: 'direct', rule: `direct_domains "${direct}"` };
     return { action: 'tunnel' };
+  }
+
+  /**
+   * Whether a tunnelled CONNECT to `host` is resigned: with tls_passthrough_domains, every host but those; with
+   * tls_resign_domains, only those; with neither, every host (SC5's default since 5.2). Direct hosts are never
+   * resigned (the caller decides direct first).
+   */
+  tls(rawHost: string): TlsMode {
+    const host = normaliseHost(rawHost);
+    if (!this.passthrough.empty) return this.passthrough.match(host) !== undefined ? 'passthrough' : 'resign';
+    if (!this.resign.empty) return this.resign.match(host) !== undefined ? 'resign' : 'passthrough';
+    return 'resign';
   }
 }
 

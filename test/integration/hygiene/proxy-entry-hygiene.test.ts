@@ -152,7 +152,7 @@ test('without --trusted-proxies X-Forwarded-For is ignored: the socket address i
 
 test('--proxy-idle-timeout closes a CONNECT tunnel with no traffic', async () => {
   const server = await startServer({ args: ['--proxy-idle-timeout', '1s'] });
-  await startClient(server, { tunnelName: 'idle' });
+  await startClient(server, { tunnelName: 'idle', args: ['--tls-passthrough-domains', '.*'] });
   const echo = await startTcpEcho();
   const socket = await connectThroughProxy(server, `127.0.0.1:${echo.port}`, {
     ...server.admin,

@@ -30,7 +30,8 @@ before(async () => {
   app = await startHttpApp();
   // A short queue timeout so a tunnel with no connection answers quickly whatever the registry does.
   server = await startServer({ args: ['--queue-timeout', '2s'] });
-  await startClient(server, { tunnelName: 'err-main' });
+  // CONNECT errors here are the raw pipe's (a resigned CONNECT is answered 200 before the target is dialled).
+  await startClient(server, { tunnelName: 'err-main', args: ['--tls-passthrough-domains', '.*'] });
   auth = { ...server.admin, tunnel: 'err-main' };
 });
 after(cleanup);
@@ -107,7 +108,10 @@ test('target port with nothing listening: 502 dial_refused', async () => {
 });
 
 test('localhost denied by the client (--proxy-localhost deny): 403', async () => {
-  await startClient(server, { tunnelName: 'err-deny', args: ['--proxy-localhost', 'deny'] });
+  await startClient(server, {
+    tunnelName: 'err-deny',
+    args: ['--proxy-localhost', 'deny', '--tls-passthrough-domains', '.*'],
+  });
   const deny = { ...auth, tunnel: 'err-deny' };
   const before = app.requests.length;
   for (const host of [app.host, `localhost:${app.port}`]) {

@@ -30,7 +30,10 @@ let auth: ProxyAuth;
 before(async () => {
   app = await startHttpApp();
   server = await startServer({ args: ['--queue-timeout', '2s'] });
-  await startClient(server, { tunnelName: 'conc', args: ['--tunnel-max-concurrent-streams', '1024'] });
+  await startClient(server, {
+    tunnelName: 'conc',
+    args: ['--tunnel-max-concurrent-streams', '1024', '--tls-passthrough-domains', '.*'],
+  });
   auth = { ...server.admin, tunnel: 'conc' };
 });
 after(cleanup);
@@ -117,7 +120,14 @@ test('1,000 concurrent idle CONNECT streams all still echo', async () => {
 test('stream limit: a request beyond --tunnel-max-concurrent-streams waits for a slot or gets 503', async () => {
   await startClient(server, {
     tunnelName: 'conc-small',
-    args: ['--tunnel-max-concurrent-streams', '2', '--tunnel-connections', '1'],
+    args: [
+      '--tunnel-max-concurrent-streams',
+      '2',
+      '--tunnel-connections',
+      '1',
+      '--tls-passthrough-domains',
+      '.*',
+    ],
   });
   const small = { ...auth, tunnel: 'conc-small' };
   const echo = await startTcpEcho();

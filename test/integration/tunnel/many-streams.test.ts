@@ -102,7 +102,14 @@ test('10,000 concurrent idle CONNECT streams through one tunnel all still echo',
   const server = await startServer();
   await startClient(server, {
     tunnelName: 'many',
-    args: ['--tunnel-connections', '4', '--tunnel-max-concurrent-streams', '4000'],
+    args: [
+      '--tunnel-connections',
+      '4',
+      '--tunnel-max-concurrent-streams',
+      '4000',
+      '--tls-passthrough-domains',
+      '.*',
+    ],
   });
   const auth = basic(server, 'many');
   const N = 10_000;
@@ -126,7 +133,14 @@ async function oneConnectionTunnel(name: string, queueTimeout: string, streams: 
   const server = await startServer({ args: ['--queue-timeout', queueTimeout] });
   await startClient(server, {
     tunnelName: name,
-    args: ['--tunnel-connections', '1', '--tunnel-max-concurrent-streams', String(streams)],
+    args: [
+      '--tunnel-connections',
+      '1',
+      '--tunnel-max-concurrent-streams',
+      String(streams),
+      '--tls-passthrough-domains',
+      '.*',
+    ],
   });
   const auth = basic(server, name);
   return { server, auth };

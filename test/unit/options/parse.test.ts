@@ -298,14 +298,12 @@ test('mutually exclusive pairs are refused, naming both flags and sources', () =
 
 test('flags whose behaviour is not there yet: validated, then refused', () => {
   const cases: [string[], RegExp][] = [
-    [['--tls-passthrough-domains', '.*'], /^flag --tls-passthrough-domains: not supported yet/],
-    [['--tls-resign-domains', 'a\\.com'], /^flag --tls-resign-domains: not supported yet/],
     [['--address', 'localhost:8080'], /^flag --address: not supported yet/],
   ];
   for (const [argv, re] of cases) refused(() => parse(argv), re);
   refused(
-    () => parse([], { SAUCE_TLS_PASSTHROUGH_DOMAINS: 'x' }),
-    /not supported yet \(set from env SAUCE_TLS_PASSTHROUGH_DOMAINS\)/,
+    () => parse([], { SAUCE_KERBEROS_USER_NAME: 'x' }),
+    /not supported yet \(set from env SAUCE_KERBEROS_USER_NAME\)/,
   );
   // Syntax first: a bad value is reported as bad, not as unsupported.
   refused(
