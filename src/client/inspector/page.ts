@@ -97,8 +97,12 @@ function render(r) {
   cell(tr, String(r.bytesDown));
   tr.hidden = !matches(r);
   const old = rows.get(r.id);
-  if (old) old.tr.replaceWith(tr);
-  else {
+  if (old) {
+    // A row updated under the keyboard focus keeps it.
+    const focused = old.tr.contains(document.activeElement);
+    old.tr.replaceWith(tr);
+    if (focused) b.focus();
+  } else {
     // Newest first: before the first row with a smaller id (at the top, unless it came from a reload).
     let next = tbody.firstElementChild;
     while (next && Number(next.dataset.id) > r.id) next = next.nextElementSibling;
