@@ -319,4 +319,15 @@ test('bad options: exit 2 with the problem named; sc run refuses the doctor-only
   const exit = await run.waitExit();
   assert.equal(exit.code, 2, run.logs());
   assert.match(run.logs(), /unknown flag --check-url/);
+  // Help: sc help lists doctor; sc doctor --help lists its own flags and sc run's.
+  const root = new NodeProcess('sc help', CLIENT_MAIN, ['help'], { PATH: process.env['PATH'] });
+  assert.equal((await root.waitExit()).code, 0);
+  assert.match(root.logs(), /^ {2}doctor {6}Check /m);
+  const help = new NodeProcess('sc doctor --help', CLIENT_MAIN, ['doctor', '--help'], {
+    PATH: process.env['PATH'],
+  });
+  assert.equal((await help.waitExit()).code, 0, help.logs());
+  assert.match(help.logs(), /--check-url url .*\[SAUCE_CHECK_URL\]/);
+  assert.match(help.logs(), /--output string .*\[no env\]/);
+  assert.match(help.logs(), /--tunnel-name string/);
 });
