@@ -16,7 +16,7 @@ import { formatDuration } from '../../options/duration.js';
 import type { DoctorOptions } from '../../options/parse.js';
 import { proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
 import type { ResponseHead } from '../../protocol/http1-exchange.js';
-import { DomainRules, RuleSet, normaliseHost } from '../../server/routing/domain-rules.js';
+import { DomainRules, normaliseHost, RuleSet, type RuleEngine } from '../../protocol/domain-rules.js';
 import { VERSION } from '../../version.js';
 import { createClientMetrics } from '../api/metrics.js';
 import { requestRules } from '../egress/client-rules.js';
@@ -37,6 +37,15 @@ export function shownUrl(u: URL): string {
   c.password = '';
   return c.href;
 }
+
+/**
+ * sc carries no RE2 (docs/decisions/0013-domain-rules.md): doctor reads the rules with JavaScript's RegExp, which
+ * means the same as RE2 for the syntax the server accepts (a rule RE2 refuses fails `sc run` at create).
+ */
+const JS_ENGINE: RuleEngine = {
+  syntax: 'JavaScript syntax',
+  compile: (anchored) => new RegExp(anchored, 'i'),
+};
 
 /** How long one URL may take to answer when --http-response-header-timeout is 0 (wait forever). */
 const ANSWER_MS = 30_000;
@@ -113,7 +122,7 @@ export function urlChecker(
   const pool = new StickyPool();
   let rules: DomainRules | Error;
   try {
-    rules = new DomainRules(opts);
+    rules = new DomainRules(opts, JS_ENGINE);
   } catch (err) {
     rules = err as Error;
   }
@@ -124,7 +133,7 @@ export function urlChecker(
       return opts.directDomains.length
         ? 'not in --direct-domains'
         : 'no domain rules: every host goes through the tunnel';
-    return `--tunnel-domains "${new RuleSet(opts.tunnelDomains).match(normaliseHost(host)) ?? ''}"`;
+    return `--tunnel-domains "${new RuleSet(opts.tunnelDomains, JS_ENGINE).match(normaliseHost(host)) ?? ''}"`;
   };
 
   /** How sc dials the target: direct, the --proxy, or what the PAC script says. */

@@ -405,20 +405,22 @@ export async function checkTls(
       `the certificate is not signed by a CA this machine trusts (${code}; trusted: system roots${opts.cacertFile.length ? ' and --cacert-file' : ''})`,
       "add the server's CA (ca.pem in sc-server's data directory) with --cacert-file or SAUCE_CACERT_FILE",
     );
-  if (code)
-    return fail(
-      'tls',
-      `${s.label}: ${about}`,
-      `the certificate was refused: ${code}`,
-      "check the server's certificate chain",
-    );
-  const mismatch = tls.checkServerIdentity(s.host, cert);
+  // Node reports a name mismatch as the authorization error when it checked the identity itself.
+  const mismatch =
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (!code && tls.checkServerIdentity(s.host, cert));
   if (mismatch)
     return fail(
       'tls',
       `${s.label}: ${about}`,
       `the certificate's names (${c.names}) do not include ${s.host}`,
       'use a host name of the certificate in --rest-url, or start sc-server with --public-host set to the name clients use',
+    );
+  if (code)
+    return fail(
+      'tls',
+      `${s.label}: ${about}`,
+      `the certificate was refused: ${code}`,
+      "check the server's certificate chain",
     );
   const soon =
     c.days < 14 ? ` (expires in ${Math.max(0, c.days)} days: renew it soon)` : ` (${c.days} days left)`;

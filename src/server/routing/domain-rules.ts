@@ -1,5 +1,5 @@
 /**
- * Domain rules: which tunnel hosts go through the tunnel, go direct from the server, or are denied
+ * Domain rules on the server: the one implementation of their meaning (src/protocol/domain-rules.ts) bound to RE2
  * (sc run --tunnel-domains, --direct-domains, --deny-domains; docs/routing.md).
  *
  * Patterns come from users and run on the server, so they are RE2 expressions (re2js: linear-time matching, no
@@ -8,155 +8,39 @@
  * an exclusion; `all` means every host.
  */
 import { RE2JS } from 're2js';
+import * as rules from '../../protocol/domain-rules.js';
 
-export interface RuleLists {
-  tunnelDomains: readonly string[];
-  directDomains: readonly string[];
-  denyDomains: readonly string[];
-  /** TLS resigning (docs/routing.md): absent or both empty means resign every tunnelled CONNECT, as SC5 5.2+. */
-  tlsResignDomains?: readonly string[];
-  tlsPassthroughDomains?: readonly string[];
-}
+export { normaliseHost, type Route, type RuleLists, type TlsMode } from '../../protocol/domain-rules.js';
 
-/** What happens to a tunnelled CONNECT's TLS: terminated here with a resigned leaf, or carried untouched. */
-export type TlsMode = 'resign' | 'passthrough';
-
-export type Route =
-  { action: 'tunnel' } | { action: 'direct'; rule: string } | { action: 'deny'; rule: string };
-
-interface Compiled {
-  source: string;
-  re: RE2JS;
-}
-
-/** Compiles one rule; throws an Error naming the rule when it is not a valid RE2 expression. */
-function compileOne(rule: string): { exclude: boolean; compiled: Compiled } {
-  if (/\s/.test(rule)) throw new Error(`"${rule}": domain rules contain no spaces`);
-  const exclude = rule.startsWith('-');
-  const body = exclude ? rule.slice(1) : rule;
-  if (body === '') throw new Error('empty domain rule');
-  if (body.startsWith('*'))
-    throw new Error(`"${body}" is not a regular expression: write .*\\. instead of *.`);
-  const pattern = body === 'all' ? '.*' : body;
-  try {
-    return {
-      exclude,
-      compiled: { source: rule, re: RE2JS.compile(`^(?:${pattern})$`, RE2JS.CASE_INSENSITIVE) },
-    };
-  } catch (err) {
-    throw new Error(`"${rule}" is an invalid regular expression (RE2 syntax): ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-}
+/** RE2, case-insensitive. */
+export const RE2_ENGINE: rules.RuleEngine = {
+  syntax: 'RE2 syntax',
+  compile: (anchored) => RE2JS.compile(anchored, RE2JS.CASE_INSENSITIVE),
+};
 
 /** Checks one rule as a flag value; returns the problem, or undefined when it is fine. */
 export function checkDomainRule(rule: string): string | undefined {
-  try {
-    compileOne(rule);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  return rules.checkRule(rule, RE2_ENGINE);
 }
 
 /** One list of rules: a host matches when some include matches and no exclude does. */
-export class RuleSet {
-  private readonly includes: Compiled[] = [];
-  private readonly excludes: Compiled[] = [];
-
-  constructor(rules: readonly string[]) {
-    for (const r of rules) {
-      const { exclude, compiled } = compileOne(r);
-      (exclude ? this.excludes : this.includes).push(compiled);
-    }
-  }
-
-  get empty(): boolean {
-    return this.includes.length === 0 && this.excludes.length === 0;
-  }
-
-  /** The include rule that matches `host` (normalised), or undefined. */
-  match(host: string): string | undefined {
-    if (this.excludes.some((c) => c.re.test(host))) return undefined;
-    return this.includes.find((c) => c.re.test(host))?.source;
+export class RuleSet extends rules.RuleSet {
+  constructor(list: readonly string[]) {
+    super(list, RE2_ENGINE);
   }
 }
 
-/** Lower-case, no brackets around IPv6, no trailing dot. */
-export function normaliseHost(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  return h;
-}
-
-export class DomainRules {
-  private readonly tunnel: RuleSet;
-  private readonly direct: RuleSet;
-  private readonly deny: RuleSet;
-  private readonly resign: RuleSet;
-  private readonly passthrough: RuleSet;
-
+export class DomainRules extends rules.DomainRules {
   /** Throws an Error naming the list and the rule when one does not compile or the lists conflict. */
-  constructor(lists: RuleLists) {
-    const build = (key: string, rules: readonly string[]): RuleSet => {
-      try {
-        return new RuleSet(rules);
-      } catch (err) {
-        throw new Error(`${key}: ${(err as Error).message}`, { cause: err });
-      }
-    };
-    this.tunnel = build('tunnel_domains', lists.tunnelDomains);
-    this.direct = build('direct_domains', lists.directDomains);
-    this.deny = build('deny_domains', lists.denyDomains);
-    this.resign = build('tls_resign_domains', lists.tlsResignDomains ?? []);
-    this.passthrough = build('tls_passthrough_domains', lists.tlsPassthroughDomains ?? []);
-    if (!this.tunnel.empty && !this.direct.empty) {
-      throw new Error('tunnel_domains and direct_domains exclude each other');
-    }
-    if (!this.resign.empty && !this.passthrough.empty) {
-      throw new Error('tls_resign_domains and tls_passthrough_domains exclude each other');
-    }
-  }
-
-  /** True when any rule is set (such tunnels are not spliced: every request is routed here). */
-  get any(): boolean {
-    return !this.tunnel.empty || !this.direct.empty || !this.deny.empty;
-  }
-
-  /** Where a request for `host` goes: deny rules first, then tunnel_domains (others direct) or direct_domains. */
-  decide(rawHost: string): Route {
-    const host = normaliseHost(rawHost);
-    const denied = this.deny.match(host);
-    if (denied !== undefined) return { action: 'deny', rule: `deny_domains "${denied}"` };
-    if (!this.tunnel.empty) {
-      return this.tunnel.match(host) !== undefined
-        ? { action: 'tunnel' }
-        : { action: 'direct', rule: 'not in tunnel_domains' };
-    }
-    const direct = this.direct.match(host);
-    if (direct !== undefined) return { action: 'direct', rule: `direct_domains "${direct}"` };
-    return { action: 'tunnel' };
-  }
-
-  /**
-   * Whether a tunnelled CONNECT to `host` is resigned: with tls_passthrough_domains, every host but those; with
-   * tls_resign_domains, only those; with neither, every host (SC5's default since 5.2). Direct hosts are never
-   * resigned (the caller decides direct first).
-   */
-  tls(rawHost: string): TlsMode {
-    const host = normaliseHost(rawHost);
-    if (!this.passthrough.empty) return this.passthrough.match(host) !== undefined ? 'passthrough' : 'resign';
-    if (!this.resign.empty) return this.resign.match(host) !== undefined ? 'resign' : 'passthrough';
-    return 'resign';
+  constructor(lists: rules.RuleLists) {
+    super(lists, RE2_ENGINE);
   }
 }
 
 const cache = new WeakMap<object, DomainRules | Error>();
 
 /** The compiled rules of a tunnel record, compiled once per record object. */
-export function rulesOf(record: RuleLists): DomainRules | Error {
+export function rulesOf(record: rules.RuleLists): DomainRules | Error {
   let r = cache.get(record);
   if (!r) {
     try {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { createCa, issueCertificate } from '../../../src/server/pki/ca.js';
 import {
   cleanup,
   CLIENT_MAIN,
@@ -90,7 +91,7 @@ test('credentials: a wrong access key is a FAIL naming 401, exit 6, the key not 
   assert.ok(!r.output.includes(wrong), 'the wrong key is printed');
 });
 
-test('tls: an untrusted CA (no --cacert-file) and an expired certificate fail with their cause and fix', async () => {
+test('tls: an untrusted CA (no --cacert-file), an expired certificate and one for another name fail with their cause and fix', async () => {
   const s = await server();
   const untrusted = await runDoctor(s, { cacert: null });
   assert.equal(untrusted.code, 6, untrusted.output);
@@ -108,6 +109,21 @@ test('tls: an untrusted CA (no --cacert-file) and an expired certificate fail wi
   assert.match(r.line('server'), /^OK /);
   assert.match(r.line('tls'), /^FAIL /);
   assert.match(r.output, /cause: the server's certificate expired on \d{4}-\d\d-\d\d/);
+  // A certificate for another name (sc-server --tls-cert), from a CA that is trusted.
+  const ca = await createCa('doctor operator CA');
+  const cert = await issueCertificate(ca, ['other.example']);
+  const dir = await tempDir('sluice-doctor-tls-');
+  await writeFile(join(dir, 'tls.pem'), cert.certPem);
+  await writeFile(join(dir, 'tls-key.pem'), cert.keyPem);
+  await writeFile(join(dir, 'ca.pem'), ca.certPem);
+  const named = await startServer({
+    args: ['--tls-cert', join(dir, 'tls.pem'), '--tls-key', join(dir, 'tls-key.pem')],
+  });
+  const m = await runDoctor(named, { cacert: join(dir, 'ca.pem') });
+  assert.equal(m.code, 6, m.output);
+  assert.match(m.line('tls'), /^FAIL +tls .*certificate for other\.example/);
+  assert.match(m.output, /cause: the certificate's names \(other\.example\) do not include 127\.0\.0\.1/);
+  assert.match(m.output, /fix: +use a host name of the certificate in --rest-url/);
 });
 
 test('server: a closed port is a FAIL (connection refused) and the later checks are skipped', async () => {
@@ -303,4 +319,15 @@ test('bad options: exit 2 with the problem named; sc run refuses the doctor-only
   const exit = await run.waitExit();
   assert.equal(exit.code, 2, run.logs());
   assert.match(run.logs(), /unknown flag --check-url/);
+  // Help: sc help lists doctor; sc doctor --help lists its own flags and sc run's.
+  const root = new NodeProcess('sc help', CLIENT_MAIN, ['help'], { PATH: process.env['PATH'] });
+  assert.equal((await root.waitExit()).code, 0);
+  assert.match(root.logs(), /^ {2}doctor {6}Check /m);
+  const help = new NodeProcess('sc doctor --help', CLIENT_MAIN, ['doctor', '--help'], {
+    PATH: process.env['PATH'],
+  });
+  assert.equal((await help.waitExit()).code, 0, help.logs());
+  assert.match(help.logs(), /--check-url url .*\[SAUCE_CHECK_URL\]/);
+  assert.match(help.logs(), /--output string .*\[no env\]/);
+  assert.match(help.logs(), /--tunnel-name string/);
 });
