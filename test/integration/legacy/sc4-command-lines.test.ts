@@ -34,14 +34,14 @@ before(async () => {
   dir = await tempDir('sluice-legacy-');
 });
 
-test('Travis/Jenkins style: -u -k -i -f -d --se-port -t; the shell loop sees the readyfile, then traffic flows', async () => {
+test('Travis/Jenkins style: -u --api-key -i -f -d --se-port -t; the shell loop sees the readyfile, then traffic flows', async () => {
   const ready = join(dir, 'travis.ready');
   const pid = join(dir, 'travis.pid');
   writeFileSync(ready, 'stale from a previous build'); // must not let the loop pass early
   const sc = startLegacy([
     '-u',
     server.admin.username,
-    '-k',
+    '--api-key',
     server.admin.accessKey,
     '-x',
     server.restUrl,
@@ -70,6 +70,10 @@ test('Travis/Jenkins style: -u -k -i -f -d --se-port -t; the shell loop sees the
     () => sc.describe(),
   );
   assert.equal(readFileSync(pid, 'utf8'), `${sc.proc.pid}\n`);
+  // SC4's secret flags are masked in the process title as sc run's are (docs/security.md).
+  const cmdline = readFileSync(`/proc/${sc.proc.pid}/cmdline`, 'utf8');
+  assert.ok(!cmdline.includes(server.admin.accessKey), `the key is visible in ps: ${cmdline}`);
+  assert.match(cmdline, /--api-key\0?\s?\*\*\*\*/);
   assert.equal(existsSync(ready) && readFileSync(ready, 'utf8') !== '', false, 'the stale readyfile is gone');
 
   await shellWaitForFile(ready, 20_000, () => sc.describe());
