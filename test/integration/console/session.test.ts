@@ -111,7 +111,7 @@ describe('console sessions and CSRF', { timeout: 120_000 }, () => {
         body: { username: 'nobody-here', access_key: `wrong-${i}` },
       });
       last = r.status;
-      retryAfter = r.headers['retry-after'] as string | undefined;
+      retryAfter = r.headers['retry-after'];
     }
     assert.equal(last, 429);
     assert.match(retryAfter ?? '', /^\d+$/);
