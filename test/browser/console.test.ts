@@ -263,5 +263,22 @@ describe('web console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('heading', { name: 'Users' }).waitFor();
     await page.locator('[data-testid=users] tr', { hasText: 'carol' }).waitFor();
     assert.equal(await page.getByText(key).count(), 0, 'the key is never shown again');
+
+    // Rotate carol's key: a new one shown once, the old one refused; then disable carol.
+    const carol = page.locator('[data-testid=users] tr', { hasText: 'carol' });
+    await carol.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('heading', { name: 'Access keys of carol' }).waitFor();
+    await page.getByRole('button', { name: /^Rotate key/ }).click();
+    const rotated = await page.getByTestId('new-key').innerText();
+    assert.notEqual(rotated, key);
+    await shot(page, '07-key-rotated');
+    const asCarolWith = (k: string) =>
+      rest<{ username: string }>(server, 'GET', '/admin/whoami', { username: 'carol', accessKey: k });
+    assert.equal((await asCarolWith(key)).status, 401);
+    assert.equal((await asCarolWith(rotated)).status, 200);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Disable carol' }).click();
+    await page.getByRole('button', { name: 'Enable carol' }).waitFor();
+    assert.equal((await asCarolWith(rotated)).status, 401);
   });
 });

@@ -15,7 +15,7 @@ import type { TunnelStats } from '../registry/tunnel-stats.js';
 import { RestError, type Router, type SessionAuthenticator } from '../rest/router.js';
 import { tunnelJson } from '../rest/tunnel-json.js';
 import type { Account, Store, TunnelRecord } from '../store/types.js';
-import { ConsoleSessions, sameOrigin, SESSION_COOKIE } from './session.js';
+import { ConsoleSessions, sameOrigin } from './session.js';
 
 export const CONSOLE_PATH = '/console/';
 
@@ -243,7 +243,6 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleDeps): void {
         role: me.role,
         csrf: 'csrf' in s ? s.csrf : '',
         expires: 'expires' in s ? s.expires : null,
-        cookie: SESSION_COOKIE,
       },
       headers: { 'cache-control': 'no-store' },
     };
