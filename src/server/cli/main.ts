@@ -295,6 +295,8 @@ main(process.argv.slice(2)).then(
         ? `address in use: ${e.message}`
         : e.name === 'SqliteDriverError' || // the native store driver is missing: its message says what to do
             e.name === 'StoreInUseError' || // another server holds the embedded store
+            e.name === 'PostgresDriverError' || // pg missing: its message says what to do
+            e.name === 'StoreRefusedError' || // wrong PostgreSQL user, password or database name
             e.name === 'StoreUnavailableError' // PostgreSQL unreachable past --store-start-retry (no password)
           ? e.message
           : storage

@@ -76,6 +76,12 @@ export function isUnavailableError(err: unknown): boolean {
   return typeof e.message === 'string' && UNAVAILABLE_TEXT.test(e.message);
 }
 
+/** The database answered but refuses us: wrong password or user, no such database. Retrying will not help. */
+export class StoreRefusedError extends Error {
+  override name = 'StoreRefusedError';
+}
+const REFUSED_CODES = new Set(['28000', '28P01', '3D000', '42501']);
+
 function unavailable(where: string, err: unknown): StoreUnavailableError {
   const e = err as { code?: unknown; message?: unknown };
   const why = [typeof e.code === 'string' ? e.code : '', typeof e.message === 'string' ? e.message : '']
@@ -110,9 +116,22 @@ function mapUnavailable(store: Store, where: string, secret: string): Store {
   });
 }
 
+/** The `pg` package is missing (an install that left out dependencies). */
+export class PostgresDriverError extends Error {
+  override name = 'PostgresDriverError';
+}
+
 async function loadPg(): Promise<typeof import('pg')> {
-  const mod = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
-  return mod.default ?? mod;
+  try {
+    const mod = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
+    return mod.default ?? mod;
+  } catch (err) {
+    throw new PostgresDriverError(
+      `a postgres:// --store needs the pg package, which did not load: ${(err as Error).message.split('\n')[0]}. ` +
+        'Reinstall sc-server with its dependencies.',
+      { cause: err },
+    );
+  }
 }
 
 /** Runs the migrations on one connection holding a session advisory lock, so concurrent nodes migrate in turn. */
@@ -142,6 +161,9 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    // A database host that vanishes without closing (a partition) is noticed by TCP keepalive, not never.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'sc-server',
     ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
     ...(opts.password && !storeUrlPassword(url) ? { password: opts.password } : {}),
@@ -154,16 +176,23 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   }
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end the process.
   pool.on('error', (err) => {
-    opts.log?.warn('store connection lost', { store: where, error: err.message.split(secret).join('****') });
+    const message = secret.length >= 4 ? err.message.split(secret).join('****') : err.message;
+    opts.log?.warn('store connection lost', { store: where, error: message });
   });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrateLocked(db);
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    if (isUnavailableError(err) || isUnavailableError((err as Error).cause)) {
-      throw unavailable(where, (err as Error).cause ?? err);
-    }
+    const cause = ((err as Error).cause ?? err) as { code?: unknown; message?: unknown };
+    if (isUnavailableError(err) || isUnavailableError(cause)) throw unavailable(where, cause);
+    if (typeof cause.code === 'string' && REFUSED_CODES.has(cause.code))
+      throw new StoreRefusedError(
+        `store ${where} refused this server: ${cause.code}: ${String(cause.message)}`,
+        {
+          cause,
+        },
+      );
     throw err;
   }
   return mapUnavailable(new KyselyStore(db), where, secret);

@@ -2,7 +2,8 @@
  * The embedded store: one SQLite file DIR/sluice.db through better-sqlite3, in WAL mode so `sc-server admin`
  * can read and write while the server runs, with a busy timeout so their writes wait instead of failing.
  */
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -17,7 +18,7 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing (ms). */
   busyTimeoutMs?: number;
   /**
-   * The server's open: take DIR/server.lock (our pid) so a second server on the same directory refuses to start.
+   * The server's open: take DIR/server.lock so a second server on the same directory refuses to start.
    * `sc-server admin` opens without it and keeps working beside a running server.
    */
   exclusive?: boolean;
@@ -31,40 +32,47 @@ export class StoreInUseError extends Error {
   override name = 'StoreInUseError';
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Creates DIR/server.lock holding our pid, refusing when a live process other than us holds it. A lock left by
- * a process that died (SIGKILL, power loss) is taken over. Returns its release.
+ * Takes DIR/server.lock: a small SQLite file held in exclusive locking mode for the life of the server, so the
+ * lock is the kernel's (a POSIX lock, as SQLite's own) and ends with the process however it ends, SIGKILL
+ * included, and holds across containers sharing the volume on one host. A second server finds it busy and is
+ * refused. Returns its release.
  */
-export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+export async function lockDataDir(Database: typeof BetterSqlite3, dir: string): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; ; attempt++) {
+    let db: BetterSqlite3.Database | undefined;
     try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return () => rm(path, { force: true });
+      db = new Database(path, { timeout: 0 });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('create table if not exists holder (pid integer, host text, since integer)');
+      // The first write takes the exclusive lock, which EXCLUSIVE mode keeps until the connection closes.
+      db.transaction(() => {
+        db!.prepare('delete from holder').run();
+        db!.prepare('insert into holder values (?, ?, ?)').run(process.pid, hostname(), Date.now());
+      })();
+      const held = db;
+      return () => {
+        held.close();
+        return Promise.resolve();
+      };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      db?.close();
+      const code = (err as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB' && attempt === 0) {
+        await rm(path, { force: true }); // an older release's plain-text lock file
+        continue;
+      }
+      if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') throw err;
+      const { runningServerPid } = await import('./backup.js');
+      const pid = await runningServerPid(dir);
       throw new StoreInUseError(
-        `data directory ${dir} is in use by another sc-server (pid ${pid}, ${path}): the embedded store ` +
+        `data directory ${dir} is in use by another sc-server${pid ? ` (pid ${pid})` : ''}: the embedded store ` +
           'serves one server process; stop that one, choose another --data-dir, or use a shared ' +
           '--store postgres://... for several nodes (docs/cluster.md)',
       );
     }
-    // Stale (its process is gone, or it is ours from an earlier life with the same pid): replace it.
-    await rm(path, { force: true });
   }
-  throw new StoreInUseError(`data directory ${dir}: cannot take ${path}`);
 }
 
 /** The native SQLite driver is missing or does not load on this platform or Node version. */
@@ -96,7 +104,7 @@ async function loadDriver(): Promise<typeof BetterSqlite3> {
 export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}): Promise<Store> {
   const Database = await loadDriver();
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const unlock = opts.exclusive ? await lockDataDir(dir) : () => Promise.resolve();
+  const unlock = opts.exclusive ? await lockDataDir(Database, dir) : () => Promise.resolve();
   let sqlite: BetterSqlite3.Database;
   try {
     sqlite = new Database(join(dir, STORE_FILE));

@@ -169,6 +169,29 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
     assert.equal((await restGet(server, '/readyz')).status, 200);
     assert.ok(!server.logs().includes(PASSWORD));
     assert.equal(await server.stop(), 0);
+
+    // A database that does not exist is refused at once (no retrying), named, without the password.
+    const missing = new NodeProcess(
+      'sc-server',
+      SERVER_MAIN,
+      [
+        'start',
+        '--data-dir',
+        join(dir, 'data2'),
+        ...['--rest-address', '--edge-address', '--proxy-address'].flatMap((f) => [f, '127.0.0.1:0']),
+        '--store',
+        url.replace(/\/down_\w+$/, '/nosuchdb'),
+      ],
+      cleanEnv(),
+    );
+    const refused = await missing.waitExit();
+    assert.equal(refused.code, 1, missing.logs());
+    assert.match(
+      missing.logs(),
+      /store postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/nosuchdb refused this server: 3D000/,
+    );
+    assert.doesNotMatch(missing.logs(), /retrying|^\s+at /m);
+    assert.ok(!missing.logs().includes(PASSWORD));
   });
 
   test('no acknowledged write is lost when the database stops and starts under a stream of writes', async () => {
@@ -291,7 +314,13 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
       const p = new NodeProcess(
         'sc-server',
         SERVER_MAIN,
-        ['start', '--data-dir', join(dir, 'd'), ...args],
+        [
+          'start',
+          '--data-dir',
+          join(dir, 'd'),
+          ...['--rest-address', '--edge-address', '--proxy-address'].flatMap((f) => [f, '127.0.0.1:0']),
+          ...args,
+        ],
         cleanEnv(),
       );
       const exit = await p.waitExit();
