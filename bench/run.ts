@@ -3,7 +3,8 @@
  * bench/results/latest.json, docs/benchmarks.md and docs/bench/comparison.svg from it.
  *
  *   --quick              short run for day-to-day use (< 2 min); results go to .bench-work/, docs untouched
- *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt (results go to .bench-work/)
+ *   --only a,b           workloads: small, connect, bulk, streams, ready, failover, rtt, console (results go to
+ *                        .bench-work/)
  *   --anchors a,b        anchors: direct, squid, ssh, localtunnel, tlspipe, sluice (default all; with
  *                        SLUICE_BENCH_DIST_B=<dir> also sluice-b, that build, alternating with sluice)
  *   --rounds N           rounds of the alternating workloads (default 5; quick 1)
@@ -23,7 +24,15 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ANCHORS, LOOPBACK, type AnchorName, type Endpoint, type Placement } from './anchors/anchor.js';
+import {
+  ANCHORS,
+  CLUSTER_ANCHORS,
+  LOOPBACK,
+  type AnchorName,
+  type Endpoint,
+  type Placement,
+} from './anchors/anchor.js';
+import { startSluiceCluster } from './anchors/cluster.js';
 import { startDirect } from './anchors/direct.js';
 import { startLocaltunnel } from './anchors/localtunnel.js';
 import { DIST_B, startSluice } from './anchors/sluice.js';
@@ -41,9 +50,10 @@ import { bulkRounds, smallRounds, type RoundOptions } from './workloads/rounds.j
 import { failoverWorkload } from './workloads/failover.js';
 import { profileWorkload } from './workloads/profile.js';
 import { streamsWorkload } from './workloads/streams.js';
+import { consoleWorkload } from './workloads/console.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const WORKLOADS = ['small', 'connect', 'bulk', 'streams', 'ready', 'failover', 'rtt'] as const;
+const WORKLOADS = ['small', 'connect', 'bulk', 'streams', 'ready', 'failover', 'rtt', 'console'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -56,6 +66,9 @@ const starters: Record<AnchorName, (p: Placement) => Promise<Endpoint>> = {
   tlspipe: startTlsPipe,
   sluice: (p) => startSluice(p),
   'sluice-b': (p) => startSluice(p, DIST_B),
+  'cluster-1': (p) => startSluiceCluster(p, 1),
+  'cluster-2': (p) => startSluiceCluster(p, 2),
+  'cluster-3': (p) => startSluiceCluster(p, 3),
 };
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] {
@@ -138,7 +151,9 @@ async function main(): Promise<void> {
   }
   const quick = values.quick;
   const only = list(values.only, WORKLOADS, '--only');
-  const anchors = list(values.anchors, ANCHORS, '--anchors');
+  const anchors = values.anchors
+    ? list(values.anchors, [...ANCHORS, ...CLUSTER_ANCHORS], '--anchors')
+    : [...ANCHORS];
   // SLUICE_BENCH_DIST_B: the second build runs beside `sluice`, alternating with it (bench/README.md).
   if (DIST_B && anchors.includes('sluice')) anchors.splice(anchors.indexOf('sluice') + 1, 0, 'sluice-b');
   const rounds = values.rounds ? Number(values.rounds) : quick ? 1 : 5;
@@ -212,6 +227,12 @@ async function main(): Promise<void> {
         note: `not measured: two \`sc run --tunnel-pool\` members did not come up (${msg})`,
       };
     }
+  }
+  if (want('console') && anchors.includes('sluice')) {
+    results.console = await consoleWorkload(place, quick ? 2 : 5, log).catch((err: Error) => {
+      notes.push(`console failed: ${err.message.slice(0, 400)}`);
+      return undefined;
+    });
   }
   const delay = Number(values['rtt-delay-ms']);
   const method = want('rtt') && delay > 0 ? await delayMethod() : 'netem';

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { SEA_WASM_ASSET, SEA_WORKER_ASSET } from '../src/client/egress/pac.js';
 import { BUILD, bundleClient, freshDir, requireDist, writeJson, writeNotices } from './pack-lib.js';
 
 /** The fuse that Node's SEA support looks for (from Node's docs; the same in every Node 20+ binary). */
@@ -36,6 +37,11 @@ writeJson(join(dir, 'sea-config.json'), {
   main: join(dir, 'sc.cjs'),
   output: join(dir, 'sea-prep.blob'),
   disableExperimentalSEAWarning: true,
+  // --pac's worker and QuickJS's WebAssembly travel inside the executable (src/client/egress/pac.ts reads them).
+  assets: {
+    [SEA_WORKER_ASSET]: join(dir, 'pac-worker.cjs'),
+    [SEA_WASM_ASSET]: join(dir, 'quickjs.wasm'),
+  },
   // Code cache and snapshot tie the blob to this exact node binary; plain source keeps it portable.
   useCodeCache: false,
   useSnapshot: false,

@@ -1,5 +1,5 @@
 /**
- * Regenerates docs/cli.md, docs/config.md, docs/server-cli.md and the options table of docs/server.md (between
+ * Regenerates docs/cli.md, docs/config.md, docs/server-cli.md, docs/legacy.md (from the `sc legacy` mapping) and the options table of docs/server.md (between
  * its BEGIN/END markers) from the flag registries: `node dist/scripts/gen-docs.js`.
  * The output goes through prettier (the repository's format check covers docs/), and
  * test/unit/options/docs-fresh.test.ts fails when the committed files differ from it.
@@ -16,6 +16,7 @@ import {
   SERVER_TABLE_BEGIN,
   SERVER_TABLE_END,
 } from '../src/options/index.js';
+import { renderLegacyMarkdown } from '../src/client/legacy/docs.js';
 
 // dist/scripts/gen-docs.js -> repository root
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,6 +38,7 @@ export async function generatedDocs(): Promise<Record<string, string>> {
     ['docs/config.md', renderConfigMarkdown()],
     ['docs/server-cli.md', renderServerCliMarkdown()],
     ['docs/server.md', serverMd()],
+    ['docs/legacy.md', renderLegacyMarkdown()],
   ];
   for (const [path, text] of docs) {
     const file = resolve(ROOT, path);

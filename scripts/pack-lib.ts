@@ -17,6 +17,8 @@ export const BUILD = resolve(process.env['SLUICE_BUILD_DIR'] || join(ROOT, 'buil
 export const CLIENT_ENTRY = 'dist/src/client/cli/main.js';
 export const PAC_WORKER_ENTRY = 'dist/src/client/egress/pac-worker.js';
 export const SERVER_ENTRY = 'dist/src/server/cli/main.js';
+/** The web console's static files (docs/console.md), shipped beside the server's modules. */
+export const CONSOLE_STATIC = 'dist/src/server/console/static';
 
 /** npm package names; the .deb names are these with the `sluice-` prefix (see the decision record). */
 export const CLIENT_PACKAGE = 'opentunnel-sc';
@@ -225,6 +227,10 @@ export async function stageServer(dir: string): Promise<ServerGraph> {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(ROOT, file), join(dir, file));
   }
+  // The web console's static files are read from disk, not imported (scripts/build-console.ts puts them here).
+  if (!existsSync(join(ROOT, CONSOLE_STATIC, 'index.html')))
+    throw new Error(`${CONSOLE_STATIC} is missing: run "npm run build" first`);
+  cpSync(join(ROOT, CONSOLE_STATIC), join(dir, CONSOLE_STATIC), { recursive: true });
   copyDocs(dir);
   writeJson(join(dir, 'package.json'), {
     name: SERVER_PACKAGE,

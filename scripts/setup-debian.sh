@@ -19,6 +19,16 @@ have ip || need+=(iproute2)
 have squid || [ -x /usr/sbin/squid ] || need+=(squid)
 have tinyproxy || need+=(tinyproxy-bin)
 have danted || [ -x /usr/sbin/danted ] || need+=(dante-server)
+# PostgreSQL store tests (test/integration/store/, test/kit/postgres.ts): Debian's server binaries; the kit runs
+# initdb and pg_ctl itself on a temp dir, so the package's own cluster is not needed.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Kerberos tests (test/integration/kerberos/): an MIT KDC with a throwaway realm (krb5kdc, kdb5_util,
+# kadmin.local), kinit/klist, and the headers the optional `kerberos` npm package compiles against (needed before
+# `npm ci`). Squid's Negotiate helper /usr/lib/squid/negotiate_kerberos_auth ships with the squid package.
+have krb5kdc || [ -x /usr/sbin/krb5kdc ] || need+=(krb5-kdc)
+have kadmin.local || [ -x /usr/sbin/kadmin.local ] || need+=(krb5-admin-server)
+have kinit || need+=(krb5-user)
+[ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
 if [ "${1:-}" = "--bench" ]; then
   have sshd || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
   have ssh || need+=(openssh-client)

@@ -2,9 +2,21 @@
  * What every anchor hands the workloads: how a client reaches the origin through it. The same load tools
  * (wrk, curl) then run against every anchor, so only the path differs.
  */
-export type AnchorName = 'direct' | 'squid' | 'ssh' | 'localtunnel' | 'tlspipe' | 'sluice' | 'sluice-b';
+export type AnchorName =
+  | 'direct'
+  | 'squid'
+  | 'ssh'
+  | 'localtunnel'
+  | 'tlspipe'
+  | 'sluice'
+  | 'sluice-b'
+  | 'cluster-1'
+  | 'cluster-2'
+  | 'cluster-3';
 /** `tlspipe` is not a product but the floor: two bare Node TLS relays (anchors/tls-pipe.ts). */
 export const ANCHORS: readonly AnchorName[] = ['direct', 'squid', 'ssh', 'localtunnel', 'tlspipe', 'sluice'];
+/** Sluice as a cluster on PostgreSQL (anchors/cluster.ts): only when named, `--anchors sluice,cluster-1,...`. */
+export const CLUSTER_ANCHORS: readonly AnchorName[] = ['cluster-1', 'cluster-2', 'cluster-3'];
 
 export interface Endpoint {
   name: AnchorName;

@@ -13,6 +13,9 @@ const NAME: Record<AnchorName, string> = {
   tlspipe: 'Node TLS pipe',
   sluice: 'Sluice',
   'sluice-b': 'Sluice (B build)',
+  'cluster-1': 'Sluice cluster, 1 node',
+  'cluster-2': 'Sluice cluster, hop 2 -> 1',
+  'cluster-3': 'Sluice cluster of 3, hop 3 -> 1',
 };
 
 interface Panel {

@@ -11,6 +11,9 @@ const LABEL: Record<AnchorName, string> = {
   tlspipe: 'floor: bare Node TLS pipe (2 processes)',
   sluice: '**Sluice** (proxy entry + TLS tunnel + sc)',
   'sluice-b': 'Sluice, the `SLUICE_BENCH_DIST_B` build (A/B)',
+  'cluster-1': 'Sluice cluster mode, 1 node on PostgreSQL (no hop)',
+  'cluster-2': 'Sluice cluster of 2: load on node 2, connections on node 1 (one node-link hop)',
+  'cluster-3': 'Sluice cluster of 3: load on node 3, connections on node 1 (one node-link hop)',
 };
 
 const f = (v: number | undefined, digits = 0): string =>
@@ -174,6 +177,19 @@ export function renderMarkdown(r: Results, analysis: string): string {
       'failed (goal 0).',
       '',
     );
+  lines.push('## Web console: first view with 1,000 tunnels', '');
+  if (r.console) {
+    const sorted = [...r.console.runsMs].sort((a, b) => a - b);
+    lines.push(
+      `Median ${f(r.console.medianMs)} ms over ${r.console.runsMs.length} runs (min ${f(sorted[0])}, max ${f(sorted.at(-1))}; goal`,
+      `under 1,000 ms): from Chromium opening \`/console/\` with a session cookie to the tunnels list showing its first`,
+      `page (100 rows) under a caption counting all ${f(r.console.tunnels)}, each run in a new browser context with an`,
+      'empty cache, on loopback. The records were made over REST (no `sc` behind them); the list API alone answered',
+      `in ${f(r.console.apiMedianMs)} ms (median), and showing all ${f(r.console.tunnels)} rows on one page took`,
+      `${f(r.console.allRowsMedianMs)} ms more.`,
+      '',
+    );
+  } else lines.push('Not measured in this run.', '');
   const byLine = r.rtt?.method === 'delayline';
   lines.push(
     `## With ${r.rtt?.rttMs ?? 20} ms RTT (${byLine ? 'a userspace delay line' : 'tc netem'} between two network namespaces)`,

@@ -60,6 +60,17 @@ export interface Results {
     bulk: Partial<Record<AnchorName, BulkSeries>>;
   };
   failover?: FailoverResult | { note: string };
+  /**
+   * The web console's first view in Chromium (page load to the list's first page rendered, with `tunnels` records),
+   * the list API alone, and switching to all rows on one page.
+   */
+  console?: {
+    tunnels: number;
+    runsMs: number[];
+    medianMs: number;
+    apiMedianMs: number;
+    allRowsMedianMs: number;
+  };
   /** CPU profiles of sc and sc-server by workload (small, bulk), when run with --profile. */
   profile?: Record<string, Record<string, ProfileSummary>>;
   /** Things that went wrong or were skipped, said in the report rather than hidden. */

@@ -6,11 +6,13 @@ export const ExitCode = {
   INTERNAL: 1,
   /** Invalid flags, env vars or config file. */
   CONFIG: 2,
-  /** The server refused the credentials (401/403). */
+  /** The server refused the credentials (401/403), or the Kerberos credentials do not work at start. */
   AUTH: 3,
   /** The server could not be reached (network, DNS, TLS) within the retry budget. */
   UNREACHABLE: 4,
   /** The server refused to create the tunnel for another reason (quota, role, bad request). */
   REFUSED: 5,
+  /** `sc doctor`: at least one check failed (docs/doctor.md). */
+  CHECK_FAILED: 6,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

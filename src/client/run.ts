@@ -14,17 +14,13 @@ import type { ClientMetrics } from './api/metrics.js';
 import type { ClientHandle, ClientState, TunnelInfo } from './client-handle.js';
 import type { HttpLogEntry } from '../observability/http-log.js';
 import type net from 'node:net';
-import {
-  openKeylog,
-  proxyCredentials,
-  requestRules,
-  startDebugProxy,
-  targetResolver,
-} from './egress/client-rules.js';
+import { openKeylog, requestRules, startDebugProxy } from './egress/client-rules.js';
 import { Egress } from './egress/egress.js';
+import type { Inspector } from './inspector/recorder.js';
+import { egressConfig, egressDialer } from './egress/from-options.js';
+import { kerberosWanted, startKerberos, type Negotiator } from './egress/kerberos.js';
 import { loadPacScript, PacEvaluator } from './egress/pac.js';
 import { parseProxyUrl } from './egress/upstream.js';
-import { upstreamDialer } from './egress/upstream-dialer.js';
 import { targetSecureContext } from './egress/target-tls.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { Backoff, sleep } from './supervisor/backoff.js';
@@ -39,6 +35,8 @@ export interface ClientDeps {
   logHttp?: (e: HttpLogEntry) => void;
   /** --log-http for the control module: one entry per call to the server's REST API. */
   controlHttpLog?: (e: HttpLogEntry) => void;
+  /** --inspector: every request through the tunnel recorded for the local API. */
+  inspector?: Inspector;
 }
 
 /** Reads --cacert-file entries: paths or data:base64,... values. */
@@ -93,6 +91,14 @@ export function tlsLists(opts: Pick<RunOptions, 'tlsResignDomains' | 'tlsPassthr
     tls_resign_domains: [...opts.tlsResignDomains, ...authHosts.map(literalRule)],
     tls_passthrough_domains: [],
   };
+}
+
+/** The trust store of every TLS connection sc opens: the system roots plus --cacert-file. */
+export async function trustContext(cacertFile: string[]): Promise<tls.SecureContext> {
+  return tls.createSecureContext({
+    ca: [...tls.rootCertificates, ...(await loadCaCerts(cacertFile))],
+    minVersion: 'TLSv1.2',
+  });
 }
 
 function createBody(opts: RunOptions, version: string): Record<string, unknown> {
@@ -224,11 +230,23 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     control.info('please wait for the ready line before running your tests');
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
-    const cacerts = await loadCaCerts(opts.cacertFile);
-    const secureContext = tls.createSecureContext({
-      ca: [...tls.rootCertificates, ...cacerts],
-      minVersion: 'TLSv1.2',
-    });
+    const secureContext = await trustContext(opts.cacertFile);
+    // Kerberos (docs/kerberos.md): loaded only when a flag asks for it; a wrong keytab or an expired ticket stops
+    // sc here, before a tunnel exists.
+    let krb: Negotiator | undefined;
+    if (kerberosWanted(opts)) {
+      try {
+        krb = await startKerberos(opts, control, (u) => parseProxyUrl(u).host);
+      } catch (err) {
+        const config = (err as { config?: boolean }).config === true;
+        throw new ControlError((err as Error).message, config ? ExitCode.CONFIG : ExitCode.AUTH, false);
+      }
+    } else if (opts.kerberosKeytabFile || opts.kerberosUserName || opts.kerberosCfgFile)
+      control.warn(
+        'Kerberos credentials are set but nothing uses them: add --kerberos-enabled-hosts, ' +
+          '--kerberos-auth-upstream-proxy or --proxy-sauce-enable-kerberos-auth',
+      );
+    const negotiate = krb ? (host: string): Promise<string> => krb.header(host) : undefined;
     // --pac compiles before anything else happens, so a broken script stops sc at start.
     if (opts.pac) {
       try {
@@ -237,7 +255,12 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         throw new ControlError(`--pac: ${(err as Error).message}`, ExitCode.CONFIG, false);
       }
     }
-    const proxySauce = opts.proxySauce ? parseProxyUrl(opts.proxySauce) : undefined;
+    const proxySauce = opts.proxySauce
+      ? {
+          ...parseProxyUrl(opts.proxySauce),
+          ...(opts.proxySauceEnableKerberosAuth && negotiate ? { negotiate } : {}),
+        }
+      : undefined;
     rest = new RestClient(
       opts.restUrl,
       opts.username,
@@ -257,20 +280,23 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       }
       rest.agent.on('keylog', keylog);
     }
+    const onDialRetry = (target: string, attempt: number, error: string): void =>
+      log.child('proxy').debug('dial failed, retrying', {
+        target,
+        attempt,
+        of: opts.httpDialAttempts,
+        error,
+        backoff: `${opts.httpDialBackoff}ms`,
+      });
     // The egress (and --debug-address) exist before the tunnel: a bad --debug-address fails the start before
     // anything is created on the server.
     egress = new Egress(
       {
-        proxyLocalhost: opts.proxyLocalhost,
-        dialTimeoutMs: opts.httpDialTimeout,
-        dialAttempts: opts.httpDialAttempts,
-        dialBackoffMs: opts.httpDialBackoff,
-        idleConnTimeoutMs: opts.httpIdleConnTimeout,
-        responseHeaderTimeoutMs: opts.httpResponseHeaderTimeout,
-        resolve: targetResolver(opts.dnsServer, opts.dnsRoundRobin, opts.dnsTimeout),
+        ...egressConfig(opts),
+        onRetry: onDialRetry,
         // Resigned HTTPS: sc verifies the real site against the system's CA files, Node's roots and --cacert-file.
         targetTls: {
-          secureContext: targetSecureContext(cacerts),
+          secureContext: targetSecureContext(await loadCaCerts(opts.cacertFile)),
           handshakeTimeoutMs: opts.httpTlsHandshakeTimeout,
           keylog,
         },
@@ -279,22 +305,19 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         log: log.child('proxy'),
         metrics,
         logHttp: deps.logHttp,
-        rules: requestRules(opts.auth, opts.header),
-        dialer:
-          pac || opts.proxy
-            ? upstreamDialer({
-                policy: {
-                  proxyLocalhost: opts.proxyLocalhost,
-                  dialTimeoutMs: opts.httpDialTimeout,
-                  dialAttempts: opts.httpDialAttempts,
-                  dialBackoffMs: opts.httpDialBackoff,
-                },
-                proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
-                pac,
-                secureContext,
-                credentials: proxyCredentials(opts.auth),
-              })
-            : undefined,
+        rules: requestRules(
+          opts.auth,
+          opts.header,
+          negotiate ? { hosts: opts.kerberosEnabledHosts, header: negotiate } : undefined,
+        ),
+        inspector: deps.inspector,
+        dialer: egressDialer(
+          opts,
+          pac,
+          secureContext,
+          onDialRetry,
+          opts.kerberosAuthUpstreamProxy ? negotiate : undefined,
+        ),
       },
     );
     if (opts.debugAddress) {
@@ -325,8 +348,11 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
       return;
     }
     const eg = egress;
+    const nodes = RestClient.nodeAddresses(created);
+    if (nodes.length > 0) control.info('server nodes', { nodes: nodes.join(',') });
     const links = Array.from({ length: opts.tunnelConnections }, (_, index) => ({
       edgeAddress: created.edge_address,
+      nodes,
       tunnelId: created.id,
       token: created.connection_token,
       index,

@@ -5,6 +5,7 @@
 import { renderConfigTemplate } from './config-template.js';
 import { envName, GROUPS, SERVER_GROUPS, type FlagDef } from './flag.js';
 import { formatValue } from './redact.js';
+import { DOCTOR_NO_ENV, DOCTOR_ONLY_FLAGS } from './doctor-flags.js';
 import { EXCLUSIVE_PAIRS, RUN_FLAGS } from './run-flags.js';
 import { SERVER_ENV_ALIASES, SERVER_FLAGS, SERVER_JSON_EXTRA, serverEnvName } from './server-flags.js';
 
@@ -76,6 +77,7 @@ export function renderCliMarkdown(): string {
     '|---|---|',
     '| `sc run [flags]` | Start the tunnel and keep it up until SIGINT/SIGTERM. |',
     '| `sc run config-file` | Print a commented YAML template of every `run` option. |',
+    '| `sc doctor [flags]` | Check that `sc run` with the same flags can work from here: DNS, proxies, server, TLS, credentials, tunnel name, `--check-url` URLs ([doctor.md](doctor.md)). |',
     '| `sc version [--format text\\|json]` | Print the version. |',
     '| `sc completion bash\\|zsh\\|fish\\|powershell` | Print a shell completion script. |',
     '| `sc help [command]` | Usage; `sc run --help` lists the flags by group. |',
@@ -93,7 +95,8 @@ export function renderCliMarkdown(): string {
     '',
     '0 clean stop, 1 internal error or second signal, 2 configuration error (the message names the option and',
     'where its value came from), 3 credentials refused, 4 server unreachable within `--start-timeout`, 5 tunnel',
-    'refused for another reason. Details: [errors.md](errors.md#sc-exit-codes).',
+    'refused for another reason. `sc doctor` exits 0 when no check failed, 6 when one did, 2 for invalid options.',
+    'Details: [errors.md](errors.md#sc-exit-codes).',
     '',
     '## Local API',
     '',
@@ -109,6 +112,7 @@ export function renderCliMarkdown(): string {
     '| `/metrics` | Prometheus text: `sauce_connect_*` metrics (requests, dials, tunnel connections, errors, process). |',
     '| `/configz` | The effective options as `name=value` lines, secrets masked. |',
     '| `/version` | JSON `version`, `commit`, `time`, `node_version`, `os`, `arch`. |',
+    '| `/inspector/` | With `--inspector` only: the live request inspector, its JSON routes and HAR export ([inspector.md](inspector.md)). |',
     '',
     'A CI step can wait for the tunnel with:',
     '',
@@ -141,6 +145,13 @@ export function renderCliMarkdown(): string {
     'Not listed by `sc help`; `--rest-url` is required because there is no hosted default server.',
     '',
     ...flagTable(RUN_FLAGS.filter((f) => f.hidden)),
+    '',
+    '## `sc doctor` flags',
+    '',
+    '`sc doctor` takes every `sc run` flag, env var and config-file key above, plus these (which `sc run` refuses',
+    'as unknown: keep them out of a config file that `sc run` also reads). See [doctor.md](doctor.md).',
+    '',
+    ...flagTable(DOCTOR_ONLY_FLAGS, (f) => (DOCTOR_NO_ENV.has(f.name) ? '' : `\`${envName(f.name)}\``)),
   );
   return out.join('\n') + '\n';
 }

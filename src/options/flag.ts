@@ -29,9 +29,13 @@ export const SERVER_GROUPS = [
   'Tunnels',
   'Accounts',
   'WebDriver gateway',
+  'Cluster',
   'Logging',
 ] as const;
-export type FlagGroup = (typeof GROUPS)[number] | (typeof SERVER_GROUPS)[number];
+/** Groups of the flags only `sc doctor` has (it also takes every `sc run` flag). */
+export const DOCTOR_GROUPS = ['Doctor'] as const;
+export type FlagGroup =
+  (typeof GROUPS)[number] | (typeof SERVER_GROUPS)[number] | (typeof DOCTOR_GROUPS)[number];
 
 export interface FlagDef {
   /** Long name, also the config-file key; the RunOptions property is its camelCase. */

@@ -4,6 +4,7 @@ export { parseDuration, formatDuration } from './duration.js';
 export {
   envName,
   propertyName,
+  DOCTOR_GROUPS,
   GROUPS,
   SERVER_GROUPS,
   type FlagDef,
@@ -12,18 +13,22 @@ export {
 } from './flag.js';
 export {
   defaultRunOptions,
+  DOCTOR_SPEC,
   optionSpec,
+  parseDoctorOptions,
   parseOptions,
   parseRunOptions,
   parseServerOptions,
   RUN_SPEC,
   SERVER_SPEC,
+  type DoctorOptions,
   type OptionSpec,
   type ParsedRunOptions,
   type ParsedServerOptions,
 } from './parse.js';
 export { changedOptions, formatValue, redactedConfig, secretValues } from './redact.js';
 export { EXCLUSIVE_PAIRS, REGIONS, RUN_FLAGS } from './run-flags.js';
+export { DOCTOR_FLAGS, DOCTOR_NO_ENV, DOCTOR_ONLY_FLAGS } from './doctor-flags.js';
 export {
   SERVER_ENV_ALIASES,
   SERVER_FLAGS,

@@ -11,6 +11,7 @@ import { readConfigFile } from './config-file.js';
 import { parseDuration, formatDuration } from './duration.js';
 import { envName, propertyName, type FlagDef, type FlagValue } from './flag.js';
 import type { RunOptions } from './run-options.js';
+import { DOCTOR_FLAGS, DOCTOR_NO_ENV } from './doctor-flags.js';
 import { EXCLUSIVE_PAIRS, RUN_FLAGS } from './run-flags.js';
 import { SERVER_ENV_ALIASES, SERVER_FLAGS, serverEnvName, type ServerOptions } from './server-flags.js';
 import { suggestName } from './suggest.js';
@@ -43,6 +44,14 @@ export const RUN_SPEC: OptionSpec = optionSpec({
   command: 'sc run',
   flags: RUN_FLAGS,
   env: envName,
+  exclusive: EXCLUSIVE_PAIRS,
+});
+
+/** `sc doctor`: sc run's options plus the doctor-only ones (doctor-flags.ts). */
+export const DOCTOR_SPEC: OptionSpec = optionSpec({
+  command: 'sc doctor',
+  flags: DOCTOR_FLAGS,
+  env: (flag) => (DOCTOR_NO_ENV.has(flag) ? null : envName(flag)),
   exclusive: EXCLUSIVE_PAIRS,
 });
 
@@ -354,9 +363,12 @@ export function parseOptions(
   return { values, sources, configFile: configPath, positionals };
 }
 
-/** Parses `sc run` arguments (without "run"), env and the config file they name. Throws ConfigError. */
-export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ParsedRunOptions {
-  const { values, sources } = parseOptions(RUN_SPEC, argv, env, cwd);
+/** sc run's checks after parsing (also sc doctor's): --cacert-file paths made absolute, a server named. */
+function finishRunValues(
+  values: Record<string, FlagValue>,
+  sources: Record<string, OptionSource>,
+  cwd: string,
+): void {
   if (sources['cacert-file'] !== 'default')
     values['cacertFile'] = (values['cacertFile'] as string[]).map((p) =>
       p.startsWith('data:') ? p : resolve(cwd, p),
@@ -365,7 +377,30 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: str
     throw new ConfigError(
       'no server configured: set --rest-url or SAUCE_REST_URL to your sc-server REST URL',
     );
+}
+
+/** Parses `sc run` arguments (without "run"), env and the config file they name. Throws ConfigError. */
+export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, cwd: string): ParsedRunOptions {
+  const { values, sources } = parseOptions(RUN_SPEC, argv, env, cwd);
+  finishRunValues(values, sources, cwd);
   return { options: values as unknown as RunOptions, sources };
+}
+
+/** `sc doctor`'s options: every `sc run` option plus --check-url and --output. */
+export interface DoctorOptions extends RunOptions {
+  checkUrl: string[];
+  output: 'text' | 'json';
+}
+
+/** Parses `sc doctor` arguments exactly as `sc run`'s (same registry and rules) plus the doctor-only flags. */
+export function parseDoctorOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): { options: DoctorOptions; sources: Record<string, OptionSource> } {
+  const { values, sources } = parseOptions(DOCTOR_SPEC, argv, env, cwd);
+  finishRunValues(values, sources, cwd);
+  return { options: values as unknown as DoctorOptions, sources };
 }
 
 export interface ParsedServerOptions {

@@ -208,7 +208,6 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     type: 'bool',
     default: false,
     group: 'Proxy',
-    unsupported: true,
     description: 'Authenticate to the --proxy-sauce proxy with Kerberos.',
   },
   {
@@ -366,6 +365,35 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     group: 'API server',
     description: 'Close idle keep-alive connections to the local API after this long; 0s never.',
   },
+  {
+    name: 'inspector',
+    type: 'bool',
+    default: false,
+    group: 'API server',
+    description:
+      'Serve the live request inspector on the local API at /inspector/ (requests, headers, bodies, HAR). ' +
+      'Needs --api-address on loopback, or --api-basic-auth.',
+  },
+  {
+    name: 'inspector-max-requests',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    group: 'API server',
+    description: 'Most requests the inspector keeps; the oldest go first.',
+  },
+  {
+    name: 'inspector-max-memory',
+    type: 'int',
+    default: 64,
+    min: 1,
+    max: 4096,
+    valueName: 'MiB',
+    group: 'API server',
+    description:
+      "Most memory, in MiB, the inspector's records may hold (headers and the first 64 KiB of each body); the oldest go first.",
+  },
   // Logging
   sharedFlag('log-file', 'Logging'),
   sharedFlag('log-level', 'Logging'),
@@ -389,8 +417,7 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: '',
     valueName: 'path',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos configuration file (krb5.conf).',
+    description: 'Kerberos configuration file (krb5.conf; default: KRB5_CONFIG or /etc/krb5.conf).',
   },
   {
     name: 'kerberos-keytab-file',
@@ -398,24 +425,21 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: '',
     valueName: 'path',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos keytab file.',
+    description: 'Keytab with the key of the Kerberos user (without it: the ticket cache of kinit).',
   },
   {
     name: 'kerberos-user-name',
     type: 'string',
     default: '',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos user name.',
+    description: 'Kerberos user (client principal) name.',
   },
   {
     name: 'kerberos-user-realm',
     type: 'string',
     default: '',
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Kerberos realm.',
+    description: 'Realm of the Kerberos user.',
   },
   {
     name: 'kerberos-enabled-hosts',
@@ -423,16 +447,14 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     default: [],
     valueName: 'host,...',
     group: 'Kerberos',
-    unsupported: true,
     check: c.exactHost,
-    description: 'Send Kerberos credentials to these exact hosts.',
+    description: 'Send Kerberos (SPNEGO) Authorization to these exact hosts (plain HTTP).',
   },
   {
     name: 'kerberos-auth-upstream-proxy',
     type: 'bool',
     default: false,
     group: 'Kerberos',
-    unsupported: true,
     description: 'Authenticate to the upstream proxy (--proxy or PAC) with Kerberos.',
   },
   {
@@ -440,8 +462,8 @@ export const RUN_FLAGS: readonly FlagDef[] = [
     type: 'bool',
     default: false,
     group: 'Kerberos',
-    unsupported: true,
-    description: 'Print Kerberos diagnostics and exit.',
+    description:
+      'Get a ticket and a token for each Kerberos service sc would use, log the outcome, and exit.',
   },
   // Hidden
   {

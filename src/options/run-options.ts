@@ -52,6 +52,10 @@ export interface RunOptions {
   apiAddress: string;
   apiBasicAuth: string;
   apiIdleTimeout: number;
+  inspector: boolean;
+  inspectorMaxRequests: number;
+  /** MiB. */
+  inspectorMaxMemory: number;
   // Logging
   logFile: string;
   logLevel: LogLevel;

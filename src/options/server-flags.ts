@@ -3,10 +3,39 @@
  * programs have come from shared-flags.ts. Env vars are SLUICE_SERVER_ + the name upper-cased, and the SC_* names
  * of earlier versions are still read (docs/decisions/0008-server-options.md).
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import * as c from './checks.js';
 import type { FlagDef } from './flag.js';
 import { sharedFlag } from './shared-flags.js';
 import type { LogFormat, LogLevel } from '../observability/log.js';
+
+/** --store: empty or sqlite (embedded), or a postgres:// URL naming a host. */
+function storeUrl(value: string): string | undefined {
+  if (value === '' || value === 'sqlite') return undefined;
+  if (!/^postgres(ql)?:\/\//i.test(value))
+    return 'expected empty (the embedded store) or a postgres://user@host:port/db URL';
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'not a valid URL: expected postgres://user@host:port/db';
+  }
+  if (!u.hostname && !u.searchParams.get('host'))
+    return 'names no host: expected postgres://user@host:port/db';
+  return undefined;
+}
+
+/** The password of a store URL, in its user info or a password= parameter, as ****; the rest stays readable. */
+function maskStoreUrl(value: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i.exec(value);
+  let out = value;
+  if (m && m[2]!.includes(':')) {
+    const user = m[2]!.slice(0, m[2]!.indexOf(':'));
+    out = `${m[1]}${user}:****@${value.slice(m[0].length)}`;
+  } else if (!m && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) out = c.maskUserinfo(value);
+  return out.replace(/([?&]password=)[^&#]*/i, '$1****');
+}
 
 export const SERVER_FLAGS: readonly FlagDef[] = [
   sharedFlag('config-file', 'Server'),
@@ -17,6 +46,69 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     valueName: 'dir',
     group: 'Server',
     description: 'Data directory (store, certificate authority, server.json), created if missing.',
+  },
+  {
+    name: 'store',
+    type: 'string',
+    default: '',
+    defaultText: 'embedded SQLite in --data-dir',
+    valueName: 'url',
+    group: 'Server',
+    check: storeUrl,
+    secret: maskStoreUrl,
+    description:
+      'Where accounts, keys, teams and tunnels are kept: empty for the embedded SQLite store in --data-dir (one ' +
+      'server process), or postgres://user@host:5432/db for PostgreSQL shared by several nodes (docs/cluster.md). ' +
+      'Put the password in --store-password-file or PGPASSWORD rather than in the URL.',
+  },
+  {
+    name: 'store-password-file',
+    type: 'string',
+    default: '',
+    valueName: 'path',
+    group: 'Server',
+    check: (v, cwd) => (v === '' || existsSync(resolve(cwd, v)) ? undefined : 'no such file'),
+    description:
+      'File holding the PostgreSQL password (e.g. a mounted Kubernetes Secret); trailing newline ignored. Used ' +
+      'when the --store URL has no password; PGPASSWORD also works.',
+  },
+  {
+    name: 'store-pool-size',
+    type: 'int',
+    default: 10,
+    min: 1,
+    max: 1000,
+    valueName: 'n',
+    group: 'Server',
+    description: 'Most PostgreSQL connections this server holds open.',
+  },
+  {
+    name: 'store-connect-timeout',
+    type: 'duration',
+    default: 5_000,
+    min: 100,
+    group: 'Server',
+    description:
+      'How long a query waits for a PostgreSQL connection (new, or free in the pool) before failing with 503 ' +
+      'store_unavailable.',
+  },
+  {
+    name: 'store-statement-timeout',
+    type: 'duration',
+    default: 10_000,
+    min: 0,
+    group: 'Server',
+    description: "PostgreSQL statement_timeout of the server's queries; 0 = none.",
+  },
+  {
+    name: 'store-start-retry',
+    type: 'duration',
+    default: 300_000,
+    min: 0,
+    group: 'Server',
+    description:
+      'At start, how long to keep retrying an unreachable PostgreSQL (backoff up to 15 s, each failure ' +
+      'logged) before exiting with an error; 0 = try once.',
   },
   {
     name: 'public-host',
@@ -320,6 +412,59 @@ export const SERVER_FLAGS: readonly FlagDef[] = [
     group: 'WebDriver gateway',
     description: 'End a gateway session that has had no command for this long.',
   },
+  {
+    name: 'node-address',
+    type: 'string',
+    default: '',
+    valueName: 'host:port',
+    group: 'Cluster',
+    check: c.hostPort,
+    description:
+      "Cluster mode (docs/cluster.md): where this node's node link (HTTP/2 over TLS, between nodes) listens. " +
+      'Needs a shared --store postgres://...; empty = a single node.',
+  },
+  {
+    name: 'node-advertise-address',
+    type: 'string',
+    default: '',
+    valueName: 'host:port',
+    group: 'Cluster',
+    check: c.hostPort,
+    description:
+      "host:port other nodes dial for this node's node link (for example the pod address); default: " +
+      '--node-address when it names one address.',
+  },
+  {
+    name: 'node-public-address',
+    type: 'string',
+    default: '',
+    valueName: 'host:port',
+    group: 'Cluster',
+    check: c.hostPort,
+    description:
+      'host:port of this node\'s tunnel edge as clients reach this node alone: listed in the "nodes" field of ' +
+      "a created tunnel, over which sc spreads its connections. Port 0 = the edge's port. Empty = clients " +
+      'only use the balanced address.',
+  },
+  {
+    name: 'node-lease',
+    type: 'duration',
+    default: 10_000,
+    min: 1000,
+    group: 'Cluster',
+    description:
+      "How long a node's row and its tunnel connections' leases live in the store without a heartbeat " +
+      '(renewed every fifth of it): when a node dies, other nodes stop routing to it at the latest this long after.',
+  },
+  {
+    name: 'drain-timeout',
+    type: 'duration',
+    default: 30_000,
+    group: 'Cluster',
+    description:
+      'On SIGTERM in cluster mode: how long the node drains (no new tunnel connections or proxy requests, ' +
+      'clients told to move, in-flight requests finish) before it stops anyway.',
+  },
   sharedFlag('log-file', 'Logging'),
   sharedFlag('log-level', 'Logging'),
   sharedFlag('log-format', 'Logging'),
@@ -371,6 +516,12 @@ export const SERVER_JSON_EXTRA: readonly (readonly [string, string])[] = [
 export interface ServerOptions {
   configFile: string;
   dataDir: string;
+  store: string;
+  storePasswordFile: string;
+  storePoolSize: number;
+  storeConnectTimeout: number;
+  storeStatementTimeout: number;
+  storeStartRetry: number;
   publicHost: string;
   restAddress: string;
   edgeAddress: string;
@@ -401,6 +552,11 @@ export interface ServerOptions {
   webdriverNewSessionTimeout: number;
   webdriverCommandTimeout: number;
   webdriverIdleTimeout: number;
+  nodeAddress: string;
+  nodeAdvertiseAddress: string;
+  nodePublicAddress: string;
+  drainTimeout: number;
+  nodeLease: number;
   adminUsername: string;
   adminAccessKey: string;
   logFile: string;

@@ -21,6 +21,7 @@ export const proxyErrors = {
   header_too_large: { status: 431, text: 'request header fields too large' },
   tunnel_unavailable: { status: 503, text: 'the tunnel has no usable connection' },
   tunnel_capacity: { status: 503, text: 'all tunnel streams are busy; retry later' },
+  store_unavailable: { status: 503, text: "the server's store is unavailable; retry later" },
   tunnel_stream_failed: { status: 502, text: 'the tunnel connection failed while carrying the request' },
   dial_refused: { status: 502, text: 'the target refused the connection' },
   dns_failed: { status: 502, text: 'the target host name did not resolve' },
@@ -34,6 +35,7 @@ export const proxyErrors = {
   upstream_proxy_auth: { status: 502, text: 'the upstream proxy refused our credentials (407)' },
   upstream_proxy_unreachable: { status: 502, text: 'the upstream proxy could not be reached' },
   upstream_proxy_refused: { status: 502, text: 'the upstream proxy refused to connect to the target' },
+  kerberos_failed: { status: 502, text: 'no Kerberos (SPNEGO) token could be made for the site or proxy' },
   pac_failed: { status: 502, text: 'the PAC script failed or returned no usable route' },
   pac_timeout: { status: 502, text: 'the PAC script did not answer in time' },
   dial_timeout: { status: 504, text: 'connecting to the target timed out' },
@@ -71,6 +73,8 @@ export function codeForSocketError(err: unknown): ProxyErrorCode {
       return 'upstream_proxy_unreachable';
     case 'ESC_UPSTREAM_REFUSED':
       return 'upstream_proxy_refused';
+    case 'ESC_KERBEROS':
+      return 'kerberos_failed';
     case 'ESC_PAC_FAILED':
       return 'pac_failed';
     case 'ESC_PAC_TIMEOUT':

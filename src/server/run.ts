@@ -28,12 +28,22 @@ import { Registry } from './registry/registry.js';
 import { createRouter, sendJson } from './rest/router.js';
 import { registerTunnelRoutes } from './rest/tunnels-routes.js';
 import { registerAdminRoutes } from './rest/admin-routes.js';
-import { openSqliteStore, secureDataDir } from './store/sqlite-store.js';
+import { secureDataDir } from './store/sqlite-store.js';
+import { describeStore, openStore, type StoreConfig } from './store/open.js';
+import { StoreHealth } from './store/health.js';
+import { StoreUnavailableError } from './store/types.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
+import { createConsoleStatic, registerConsoleRoutes, sessionAuthenticator } from './console/console.js';
+import { ConsoleSessions } from './console/session.js';
+import { TunnelStats } from './registry/tunnel-stats.js';
 import { GATEWAY_DEFAULTS, startGateway, type Gateway, type GatewayConfig } from './gateway/index.js';
+import { checkSharedSecrets, Cluster, type ClusterConfig } from './cluster/cluster.js';
+import { isSharedStore } from './store/open.js';
 
 export interface ServerConfig {
   dataDir: string;
+  /** The embedded SQLite store in dataDir when absent or url ''; else PostgreSQL (store/open.ts). */
+  store?: StoreConfig;
   rest: ListenAddress;
   proxy: ListenAddress;
   edge: ListenAddress;
@@ -71,6 +81,8 @@ export interface ServerConfig {
   memberSharing?: MemberSharing;
   /** The WebDriver gateway (src/server/gateway); defaults: GATEWAY_DEFAULTS (no upstream: sessions refused). */
   gateway?: GatewayConfig;
+  /** Cluster mode (docs/cluster.md): several nodes on one PostgreSQL store; absent = a single node. */
+  cluster?: (ClusterConfig & { drainTimeoutMs: number }) | null;
   version: string;
 }
 
@@ -93,6 +105,8 @@ export interface ServerInfo {
   edge_address: string;
   /** The WebDriver gateway's endpoint (docs/gateway.md). */
   webdriver_url: string;
+  /** The web console (docs/console.md). */
+  console_url: string;
   ca_cert: string;
   ca_fingerprint: string;
   /** TLS resigning's CA (pki/resign-ca.ts): what browsers trust for resigned HTTPS. */
@@ -202,6 +216,25 @@ function close(server: Server): Promise<void> {
   });
 }
 
+/**
+ * A cluster node's stop (docs/cluster.md): draining in the store, GOAWAY to its clients and peers, the proxy
+ * entry closed to new connections; then it waits until its tunnel connections have moved away and the streams
+ * in flight (its own and those peers send through it) are done, or `timeoutMs` passed.
+ */
+async function drainNode(cluster: Cluster, timeoutMs: number, proxy?: Server): Promise<void> {
+  await cluster.drain();
+  proxy?.close();
+  proxy?.closeIdleConnections();
+  const openProxy = (): Promise<number> =>
+    new Promise((r) => (proxy ? proxy.getConnections((_e, n) => r(n ?? 0)) : r(0)));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const busy = cluster.localBusy() + cluster.inFlight() + (await openProxy());
+    if (busy === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startServer(cfg: ServerConfig, log: Logger): Promise<RunningServer> {
   const dataDir = resolve(cfg.dataDir);
   await prepareDataDir(dataDir);
@@ -212,10 +245,28 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     fingerprint: pki.fingerprint,
   });
   const resigner = await createResigner(dataDir);
-  const store = await openSqliteStore(dataDir);
+  const storeCfg = cfg.store ?? { url: '' };
+  if (cfg.cluster && !isSharedStore(storeCfg.url))
+    throw new StartupError(
+      'cluster mode (--node-address) needs a shared store: --store postgres://... (the embedded store cannot be ' +
+        'shared by several nodes)',
+    );
+  const store = await openStore(storeCfg, dataDir, log.child('store'));
+  log.info('opened store', { store: await describeStore(storeCfg, dataDir) });
+  const storeHealth = new StoreHealth(store, log.child('store'));
   const secret = await loadOrCreateSecret(dataDir);
   const previousSecrets = await loadPreviousSecrets(dataDir);
   await secureDataDir(dataDir);
+  if (cfg.cluster) {
+    // Before anything listens: a node without the cluster's CA and secret must not take traffic.
+    try {
+      await checkSharedSecrets(store, pki.fingerprint, secret);
+    } catch (err) {
+      await store.close();
+      if ((err as Error).name === 'ClusterMismatchError') throw new StartupError((err as Error).message);
+      throw err;
+    }
+  }
   const hash = (s: string): string => hashAccessKey(secret, s);
   const accounts = new AccountService(store, secret, { previousSecrets });
   const admin = await accounts.ensureAdmin(cfg.adminUsername, cfg.adminAccessKey);
@@ -223,8 +274,11 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
 
   const memberSharing = cfg.memberSharing ?? 'none';
   log.info('tunnel sharing rule', { team_member_sharing: memberSharing });
-  const registry = new Registry(cfg.queueTimeoutMs);
+  const registry = new Registry(cfg.queueTimeoutMs, Boolean(cfg.cluster));
+  let cluster: Cluster | null = null;
   const metrics = createServerMetrics(registry);
+  const stats = new TunnelStats(registry);
+  stats.start();
   const tunnels = new TunnelService({
     store,
     registry,
@@ -251,7 +305,8 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     else limiter.recordFailure(ip, u);
     return account;
   };
-  const router = createRouter(authenticate, trustedProxies);
+  const sessions = new ConsoleSessions(secret, store);
+  const router = createRouter(authenticate, trustedProxies, sessionAuthenticator(sessions));
   registerTunnelRoutes(router, {
     store,
     registry,
@@ -262,8 +317,22 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     version: cfg.version,
     resignCa: { certPem: resigner.ca.certPem, fingerprint: fingerprintOf(resigner.ca.certPem) },
     memberSharing,
+    clusterNodes: () => cluster?.publicNodes() ?? [],
   });
   registerAdminRoutes(router, { store, accounts, log: log.child('admin') });
+  registerConsoleRoutes(router, {
+    store,
+    registry,
+    stats,
+    sessions,
+    authenticate,
+    hashKey: hash,
+    memberSharing,
+    publicHost: cfg.publicHost,
+    log: log.child('console'),
+  });
+  const consoleStatic = createConsoleStatic();
+  if (!consoleStatic.available) log.warn('the web console files are missing from this build');
   const cert = cfg.tls
     ? { cert: cfg.tls.certPem, key: cfg.tls.keyPem }
     : { cert: pki.server.certPem, key: pki.server.keyPem };
@@ -274,12 +343,24 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       serveMetrics(metrics, res);
       return;
     }
+    if (consoleStatic.handle(req, res)) return;
+    if (req.url === '/readyz' && !storeHealth.ready) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'x-sluice-error': 'store_unavailable' });
+      res.end('store unavailable\n');
+      return;
+    }
+    if (req.url === '/readyz' && cluster?.draining) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'x-sluice-error': 'node_draining' });
+      res.end('draining\n');
+      return;
+    }
     if (req.url === '/readyz' || req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('OK');
       return;
     }
     router.handle(req, res).catch((err: unknown) => {
+      if (err instanceof StoreUnavailableError) return storeHealth.failed(err);
       log.error('REST handler failed', { error: err, url: req.url });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error', code: 'internal' });
     });
@@ -292,6 +373,7 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     previousTokenHashes: (t) => previousSecrets.map((s) => hashAccessKey(s, t)),
     keepalive: { intervalMs: cfg.keepaliveIntervalMs, timeoutMs: cfg.keepaliveTimeoutMs },
     tls: cert,
+    draining: () => cluster?.draining ?? false,
   });
   // The server's own listening ports, which direct routing never dials (known once they listen).
   let ownPorts: number[] = [];
@@ -309,7 +391,16 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       allowed: parseNetworks(cfg.directAllowNetworks ?? []),
       ownPorts: () => ownPorts,
     },
-    authorize: (creds, ip) => authorizeProxyUse({ authenticate, store, registry, memberSharing }, creds, ip),
+    authorize: (creds, ip) =>
+      authorizeProxyUse(
+        { authenticate, store, registry, memberSharing, waitForReconnect: Boolean(cfg.cluster) },
+        creds,
+        ip,
+      ).catch((err: unknown) => {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        storeHealth.failed(err);
+        return { error: 'store_unavailable' as const };
+      }),
     resigner,
   });
 
@@ -352,13 +443,40 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
     cfg.edge.host === '::' || cfg.edge.host === '0.0.0.0' ? cfg.publicHost : edgeAddr.address,
     edgeAddr.port,
   );
+  if (cfg.cluster) {
+    const { openPostgresDirectory } = await import('./cluster/directory-postgres.js');
+    // --node-public-address with port 0: this node's edge port on that host.
+    const pub = cfg.cluster.publicAddress ?? '';
+    const publicAddress = /:0$/.test(pub) ? pub.replace(/:0$/, `:${edgeAddr.port}`) : pub;
+    cluster = new Cluster(
+      { ...cfg.cluster, publicAddress },
+      {
+        registry,
+        store,
+        directory: await openPostgresDirectory({
+          url: storeCfg.url,
+          password: storeCfg.password,
+          connectTimeoutMs: storeCfg.connectTimeoutMs,
+          log: log.child('cluster'),
+        }),
+        log: log.child('cluster'),
+        secret,
+        caPem: pki.ca.certPem,
+        // The node link always presents the certificate from the shared CA, which peers verify.
+        tls: { cert: pki.server.certPem, key: pki.server.keyPem },
+      },
+    );
+    await cluster.start();
+  }
   tunnels.startReaper();
+  storeHealth.start();
 
   const info: ServerInfo = {
     rest_url: `https://${formatAddress(restAddr.address, restAddr.port)}/rest/v1`,
     proxy_address: formatAddress(proxyAddr.address, proxyAddr.port),
     edge_address: edgeAddress,
     webdriver_url: `https://${restHost}/wd/hub`,
+    console_url: `https://${restHost}/console/`,
     ca_cert: pki.caPath,
     ca_fingerprint: pki.fingerprint,
     resign_ca_cert: resigner.caPath,
@@ -381,7 +499,10 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       edge.setSecureContext(next);
     },
     async close() {
+      if (cluster) await drainNode(cluster, cfg.cluster!.drainTimeoutMs, proxy);
       tunnels.stopReaper();
+      storeHealth.stop();
+      stats.stop();
       await Promise.all([
         closeProxyEntry(proxy),
         close(rest),
@@ -389,7 +510,9 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
         gateway.close(),
       ]);
       // Tunnels stay "running" in the store: their clients reconnect when the server is back.
-      for (const t of registry.all()) for (const c of t.conns) c.drain();
+      // Only this node's own connections: draining another node's would ask that node to drain the tunnel.
+      for (const c of registry.localConnections()) c.drain();
+      await cluster?.close();
       await close(edge);
       await store.close();
     },

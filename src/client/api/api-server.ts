@@ -7,14 +7,20 @@
  *   /metrics             Prometheus text, sauce_connect_* names
  *   /configz             effective options, name=value lines, secrets masked
  *   /version             JSON
+ *   /inspector/...       the live request inspector, with --inspector only (inspector/routes.ts)
+ *
+ * --api-basic-auth covers every route, the probes included: Kubernetes probes send the header
+ * (httpGet.httpHeaders), and `sc ready` takes the same flag (docs/inspector.md).
  *
  * `createApiServer` builds the handler without a socket; `listenApiServer` binds it.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { HttpLogger } from '../../observability/http-log.js';
 import type { ClientState } from '../client-handle.js';
+import type { Inspector } from '../inspector/recorder.js';
+import { inspectorRoutes } from '../inspector/routes.js';
 import type { ClientMetrics } from './metrics.js';
 
 export interface ApiServerConfig {
@@ -33,6 +39,8 @@ export interface ApiServerDeps {
   configz: () => Record<string, string>;
   version: Record<string, string>;
   httpLog?: HttpLogger;
+  /** --inspector: its routes under /inspector. */
+  inspector?: Inspector;
 }
 
 const ROUTES = [
@@ -62,6 +70,10 @@ function authorized(expected: Buffer | null, header: string | undefined): boolea
 
 export function createApiServer(cfg: ApiServerConfig, deps: ApiServerDeps): http.Server {
   const expected = expectedAuth(cfg.basicAuth);
+  const inspector = deps.inspector
+    ? inspectorRoutes(deps.inspector, { checkHost: expected === null })
+    : undefined;
+  const routes = inspector ? [...ROUTES, '/inspector/'] : ROUTES;
   const server = http.createServer((req, res) => {
     const started = performance.now();
     res.on('finish', () =>
@@ -95,6 +107,8 @@ export function createApiServer(cfg: ApiServerConfig, deps: ApiServerDeps): http
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'Method Not Allowed\n');
     }
+    if (inspector && (path === '/inspector' || path.startsWith('/inspector/')))
+      return inspector(req, res, path);
     const { state } = deps;
     switch (path) {
       case '/readyz':
@@ -126,7 +140,7 @@ export function createApiServer(cfg: ApiServerConfig, deps: ApiServerDeps): http
         );
         return;
       case '/':
-        return send(res, 200, ROUTES.join('\n') + '\n');
+        return send(res, 200, routes.join('\n') + '\n');
       default:
         return send(res, 404, 'Not Found\n');
     }
@@ -139,6 +153,32 @@ export function splitApiAddress(address: string): { host: string | undefined; po
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
   return { host: host === '' ? undefined : host, port: Number(address.slice(i + 1)) };
+}
+
+/** Whether the host of --api-address is loopback only (an empty host listens on all interfaces). */
+export function isLoopbackAddress(address: string): boolean {
+  const { host } = splitApiAddress(address);
+  if (host === undefined) return false;
+  const h = host.toLowerCase();
+  if (h === 'localhost') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (net.isIPv6(h)) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/**
+ * Why --inspector cannot be served with these API settings, or undefined when it can: it needs the API, and
+ * off loopback it needs --api-basic-auth (request bodies and headers must not be open to the network).
+ */
+export function inspectorProblem(apiAddress: string, basicAuth: string): string | undefined {
+  if (!apiAddress)
+    return '--inspector is served on the local API: set --api-address too (for example --api-address 127.0.0.1:8032)';
+  if (!basicAuth && !isLoopbackAddress(apiAddress))
+    return (
+      `--inspector with --api-address ${apiAddress} would show the tunnel's traffic to the network: ` +
+      'listen on loopback (--api-address 127.0.0.1:PORT) or set --api-basic-auth user:pass'
+    );
+  return undefined;
 }
 
 /** host:port as logged: ":PORT" for all interfaces, "[::1]:PORT" for IPv6. */

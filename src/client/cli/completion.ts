@@ -1,21 +1,28 @@
 /** `sc completion <shell>`: completion scripts generated from the flag registry. */
-import { RUN_FLAGS } from '../../options/index.js';
+import { DOCTOR_FLAGS, RUN_FLAGS, type FlagDef } from '../../options/index.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-const COMMANDS = ['run', 'ready', 'version', 'completion', 'help'];
+const COMMANDS = ['run', 'doctor', 'ready', 'version', 'completion', 'help'];
 const visible = RUN_FLAGS.filter((f) => !f.hidden);
+/** `sc doctor`: sc run's flags plus its own. */
+const doctorVisible = DOCTOR_FLAGS.filter((f) => !f.hidden);
 
-function bash(): string {
-  const flags = visible.flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]).join(' ');
-  const cases = visible
+const bashFlags = (flags: readonly FlagDef[]): string =>
+  flags.flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]).join(' ');
+const bashValueCases = (flags: readonly FlagDef[]): string =>
+  flags
     .filter((f) => f.values)
     .map(
       (f) =>
         `    --${f.name}) COMPREPLY=($(compgen -W "${f.values!.filter(Boolean).join(' ')}" -- "$cur")); return ;;`,
     )
     .join('\n');
+
+function bash(): string {
+  const flags = bashFlags(visible);
+  const cases = bashValueCases(visible);
   return `# bash completion for sc
 _sc() {
   local cur prev cmd
@@ -31,9 +38,14 @@ _sc() {
 ${cases}
     esac
     COMPREPLY=($(compgen -W "${flags} config-file" -- "$cur")) ;;
+  doctor)
+    case "$prev" in
+${bashValueCases(doctorVisible)}
+    esac
+    COMPREPLY=($(compgen -W "${bashFlags(doctorVisible)}" -- "$cur")) ;;
   completion) COMPREPLY=($(compgen -W "bash zsh fish powershell" -- "$cur")) ;;
   version) COMPREPLY=($(compgen -W "--format" -- "$cur")) ;;
-  help) COMPREPLY=($(compgen -W "run version completion" -- "$cur")) ;;
+  help) COMPREPLY=($(compgen -W "run doctor version completion" -- "$cur")) ;;
   esac
 }
 complete -o default -F _sc sc
@@ -44,8 +56,8 @@ function zshQuote(s: string): string {
   return s.replace(/'/g, "'\\''").replace(/[[\]]/g, '\\$&');
 }
 
-function zsh(): string {
-  const specs = visible.map((f) => {
+function zshSpecs(flags: readonly FlagDef[]): string[] {
+  return flags.map((f) => {
     const desc = zshQuote(f.description);
     const arg =
       f.type === 'bool' ? '' : f.values ? `:value:(${f.values.filter(Boolean).join(' ')})` : ':value:';
@@ -56,11 +68,15 @@ function zsh(): string {
       ? `    '${lead}'{-${f.short},--${f.name}}'[${desc}]${arg}'`
       : `    '${lead}--${f.name}[${desc}]${arg}'`;
   });
+}
+
+function zsh(): string {
+  const specs = zshSpecs(visible);
   return `#compdef sc
 # zsh completion for sc
 _sc() {
   local -a commands
-  commands=('run:Start the tunnel' 'version:Print the version' 'completion:Print a completion script' 'help:Help')
+  commands=('run:Start the tunnel' 'doctor:Check that run can work from here' 'version:Print the version' 'completion:Print a completion script' 'help:Help')
   if (( CURRENT == 2 )); then
     _describe 'command' commands
     return
@@ -69,6 +85,10 @@ _sc() {
   run)
     _arguments -s \\
 ${specs.join(' \\\n')}
+    ;;
+  doctor)
+    _arguments -s \\
+${zshSpecs(doctorVisible).join(' \\\n')}
     ;;
   completion) _values 'shell' bash zsh fish powershell ;;
   version) _arguments '--format[output format]:format:(text json)' ;;
@@ -85,8 +105,11 @@ function fish(): string {
     "complete -c sc -f -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish powershell'",
     "complete -c sc -f -n '__fish_seen_subcommand_from version' -l format -a 'text json' -r",
   ];
-  for (const f of visible) {
-    const parts = [`complete -c sc -n '__fish_seen_subcommand_from run' -l ${f.name}`];
+  const runNames = new Set(visible.map((f) => f.name));
+  for (const f of doctorVisible) {
+    // sc run's flags complete for run and doctor; the doctor-only ones for doctor.
+    const commands = runNames.has(f.name) ? 'run doctor' : 'doctor';
+    const parts = [`complete -c sc -n '__fish_seen_subcommand_from ${commands}' -l ${f.name}`];
     if (f.short) parts.push(`-s ${f.short}`);
     if (f.type !== 'bool') parts.push('-r');
     if (f.values) parts.push(`-a '${f.values.filter(Boolean).join(' ')}'`);
@@ -107,6 +130,8 @@ Register-ArgumentCompleter -Native -CommandName 'sc', 'sc.exe' -ScriptBlock {
     $candidates = @(${COMMANDS.map((c) => `'${c}'`).join(', ')})
   } elseif ($words[1] -eq 'run') {
     $candidates = @(${flags}, 'config-file')
+  } elseif ($words[1] -eq 'doctor') {
+    $candidates = @(${doctorVisible.map((f) => `'--${f.name}'`).join(', ')})
   } elseif ($words[1] -eq 'completion') {
     $candidates = @('bash', 'zsh', 'fish', 'powershell')
   }

@@ -10,14 +10,16 @@ Usage:
 
 Commands:
   run         Start the tunnel ("sc run config-file" prints a config template)
+  doctor      Check DNS, proxies, the server, TLS, credentials and URLs with the flags of run
   ready       Exit 0 when the local API of a running sc says ready (for HEALTHCHECKs)
+  legacy      Start the tunnel from a Sauce Connect 4 command line ("sc legacy --help"; docs/legacy.md)
 
 Other Commands:
   completion  Print a shell completion script (bash, zsh, fish, powershell)
   help        Help about any command
   version     Print the version (--format text|json)
 
-Use "sc help run" or "sc run --help" for the flags of run.
+Use "sc help run" or "sc run --help" for the flags of run, "sc help doctor" for doctor.
 `;
 
 export function runHelp(): string {

@@ -5,7 +5,9 @@
  */
 import { ExitCode } from '../exit-codes.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
+import { doctorCommand, doctorHelp } from './doctor-command.js';
 import { ROOT_HELP, runHelp } from './help.js';
+import { legacyCommand } from './legacy-command.js';
 import { READY_HELP, readyCommand } from './ready-command.js';
 import { runCommand } from './run-command.js';
 import { versionInfo, versionText } from './version-info.js';
@@ -54,6 +56,7 @@ function helpCommand(args: string[]): void {
   if (topic === undefined) process.stdout.write(ROOT_HELP);
   else if (topic === 'run') process.stdout.write(runHelp());
   else if (topic === 'ready') process.stdout.write(READY_HELP);
+  else if (topic === 'doctor') process.stdout.write(doctorHelp());
   else if (topic === 'version') versionCommand(['--help']);
   else if (topic === 'completion') completionCommand(['--help']);
   else usageError(`unknown help topic "${topic}"`);
@@ -66,6 +69,10 @@ async function main(argv: string[]): Promise<void> {
       return runCommand(rest);
     case 'ready':
       return readyCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
+    case 'legacy':
+      return legacyCommand(rest);
     case 'version':
     case '--version':
       return versionCommand(rest);

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { createHttpLogger, logHttpModes, type HttpLogEntry } from '../../observability/http-log.js';
-import { createLogger, type LogSink } from '../../observability/log.js';
+import { createLogger, type Logger, type LogSink } from '../../observability/log.js';
 import { LogFile } from '../../observability/log-file.js';
 import {
   changedOptions,
@@ -18,10 +18,13 @@ import {
   type ParsedRunOptions,
 } from '../../options/index.js';
 import { VERSION } from '../../version.js';
-import { createApiServer, listenApiServer } from '../api/api-server.js';
+import { createApiServer, inspectorProblem, listenApiServer } from '../api/api-server.js';
 import { createClientMetrics } from '../api/metrics.js';
+import { checkKerberosOptions, kerberosDiagnostics, kerberosWanted } from '../egress/kerberos.js';
+import { parseProxyUrl } from '../egress/upstream.js';
 import type { ClientHandle, ClientState } from '../client-handle.js';
 import { ExitCode } from '../exit-codes.js';
+import { Inspector, MAX_BODY } from '../inspector/recorder.js';
 import { startClient } from '../run.js';
 import { runHelp } from './help.js';
 import { versionInfo } from './version-info.js';
@@ -37,7 +40,14 @@ function wantsHelp(argv: string[]): boolean {
   return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || a === '--help');
 }
 
-export async function runCommand(argv: string[]): Promise<void> {
+/** What a wrapper of `sc run` (`sc legacy`) may add: called once the options are valid and logging is set up,
+ * and once the tunnel is ready. */
+export interface RunHooks {
+  started?(log: Logger): void;
+  ready?(log: Logger): void;
+}
+
+export async function runCommand(argv: string[], hooks: RunHooks = {}): Promise<void> {
   if (argv[0] === 'config-file') {
     if (argv.length > 1) fail(`unexpected argument "${argv[1]}" after config-file`);
     process.stdout.write(renderConfigTemplate());
@@ -55,6 +65,14 @@ export async function runCommand(argv: string[]): Promise<void> {
     throw err;
   }
   const { options: opts, sources } = parsed;
+  if (kerberosWanted(opts) && !opts.kerberosRunDiagnostics) {
+    // The Kerberos flags together (and their files), before anything is logged, like every other flag error.
+    try {
+      checkKerberosOptions(opts);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
   tuneHeapGrowth();
 
   let logFile: LogFile | null = null;
@@ -74,6 +92,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     redact: secretValues(opts),
   });
   log.info('options', changedOptions(opts, sources));
+  hooks.started?.(log);
   const flagNames = RUN_FLAGS.map((f) => f.name);
   for (const hint of envHints(process.env, flagNames)) log.warn(`ignoring env: ${hint}`);
   if (sources['access-key'] === 'flag')
@@ -81,6 +100,25 @@ export async function runCommand(argv: string[]): Promise<void> {
       'the access key was given on the command line, where other users of this machine can read it; ' +
         'prefer env SAUCE_ACCESS_KEY or the config file',
     );
+
+  let inspector: Inspector | undefined;
+  if (opts.inspector) {
+    const problem = inspectorProblem(opts.apiAddress, opts.apiBasicAuth);
+    if (problem) fail(problem);
+    inspector = new Inspector({
+      maxRequests: opts.inspectorMaxRequests,
+      maxBytes: opts.inspectorMaxMemory * 1024 * 1024,
+      maxBody: MAX_BODY,
+      secrets: secretValues(opts),
+    });
+  }
+
+  if (opts.kerberosRunDiagnostics) {
+    // SC5's --kerberos-run-diagnostics: report and exit, no tunnel (docs/kerberos.md).
+    const ok = await kerberosDiagnostics(opts, log.child('kerberos'), (u) => parseProxyUrl(u).host);
+    logFile?.close();
+    process.exit(ok ? ExitCode.OK : ExitCode.CONFIG);
+  }
 
   const httpModes = logHttpModes(opts.logHttp);
   const metrics = createClientMetrics();
@@ -92,6 +130,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     version: VERSION,
     logHttp: httpModes.proxy === 'none' ? undefined : (e: HttpLogEntry) => proxyHttp.log(e),
     controlHttpLog: httpModes.control === 'none' ? undefined : (e: HttpLogEntry) => controlHttp.log(e),
+    inspector,
   };
   // The API listens before the client starts, so a taken address fails before any tunnel exists.
   let handle: ClientHandle | null = null;
@@ -112,11 +151,13 @@ export async function runCommand(argv: string[]): Promise<void> {
         configz: () => redactedConfig(opts),
         version: versionInfo(),
         httpLog: httpModes.api === 'none' ? undefined : createHttpLogger(apiLog, httpModes.api),
+        inspector,
       },
     );
     try {
       const address = await listenApiServer(api, opts.apiAddress);
       apiLog.info('API server listening', { address });
+      if (inspector) apiLog.info('inspector at /inspector/', { address });
     } catch (err) {
       apiLog.error('cannot start the API server', {
         address: opts.apiAddress,
@@ -127,6 +168,11 @@ export async function runCommand(argv: string[]): Promise<void> {
   }
   const client = startClient(opts, deps);
   handle = client;
+  if (hooks.ready)
+    client.ready.then(
+      () => hooks.ready!(log),
+      () => undefined,
+    );
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {

@@ -13,14 +13,24 @@ import type { RequestRules } from './pipeline.js';
 import { SiteAuth } from './site-auth.js';
 import type { ProxyCredentials } from './upstream.js';
 
-/** --auth (sites) and --header as pipeline hooks, or undefined when neither is set. */
-export function requestRules(auth: readonly string[], header: readonly string[]): RequestRules | undefined {
+/**
+ * --auth (sites), --header and --kerberos-enabled-hosts as pipeline hooks, or undefined when none is set.
+ * `kerberos`: the enabled hosts (exact names, any port) and the SPNEGO header maker (kerberos.ts).
+ */
+export function requestRules(
+  auth: readonly string[],
+  header: readonly string[],
+  kerberos?: { hosts: readonly string[]; header: (host: string) => Promise<string> },
+): RequestRules | undefined {
   const site = new SiteAuth(auth);
   const headers = new HeaderRules(header);
-  if (site.size === 0 && headers.size === 0) return undefined;
+  const krbHosts = new Set(kerberos?.hosts.map((h) => h.toLowerCase()));
+  if (site.size === 0 && headers.size === 0 && krbHosts.size === 0) return undefined;
   const rules: RequestRules = {};
   if (site.size > 0) rules.authorization = (t) => site.basic(t.host, t.port);
   if (headers.size > 0) rules.headers = (fields) => headers.apply(fields);
+  if (kerberos && krbHosts.size > 0)
+    rules.negotiate = (t) => (krbHosts.has(t.host.toLowerCase()) ? kerberos.header(t.host) : undefined);
   return rules;
 }
 

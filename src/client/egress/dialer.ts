@@ -22,6 +22,8 @@ export interface DialPolicy {
   dialBackoffMs: number;
   /** --dns-server: target names resolved through these servers (dns.ts) instead of the system resolver. */
   resolve?: Resolve;
+  /** Told of each failed try that will be retried (sc logs it at debug level). */
+  onRetry?: (target: string, attempt: number, error: string) => void;
 }
 
 /** Errors worth another try: the target may be starting or briefly overloaded. Policy and DNS errors are final. */
@@ -47,6 +49,7 @@ export async function connect(policy: DialPolicy, host: string, port: number): P
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (attempt >= policy.dialAttempts || !RETRYABLE.has(code)) throw err;
+      policy.onRetry?.(`${host}:${port}`, attempt, code);
       await new Promise((r) => setTimeout(r, policy.dialBackoffMs));
     }
   }

@@ -26,12 +26,14 @@ import type { ResponseHead } from '../../protocol/http1-exchange.js';
 import type { Body } from '../../protocol/http1-framing.js';
 import { SPLICE_HEADER, SPLICE_MAX_HEADER, TLS_HEADER } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
+import type { Inspector } from '../inspector/recorder.js';
 import { Http1Relay } from './http1-relay.js';
 import {
   EgressPipeline,
   Exchange,
   fieldsRecord,
   KeepAlivePool,
+  routeOf,
   targetOf,
   type Dialer,
   type Downstream,
@@ -50,6 +52,7 @@ export interface EgressDeps {
   logHttp?: (e: HttpLogEntry) => void;
   dialer?: Dialer;
   rules?: RequestRules;
+  inspector?: Inspector;
 }
 
 const { NGHTTP2_CANCEL, NGHTTP2_CONNECT_ERROR } = http2.constants;
@@ -192,7 +195,7 @@ export class Egress {
       p.countError('bad_request');
       return failStream(stream, 'bad_request', 'CONNECT', `bad CONNECT target "${authority}"`);
     }
-    const tx = p.begin('CONNECT', authority);
+    const tx = p.begin('CONNECT', authority, 'connect');
     const decision = p.decide(target);
     if (decision.action === 'deny') {
       p.countError(decision.code);
@@ -202,12 +205,14 @@ export class Egress {
     p.dial(target).then(
       (socket) => {
         p.deps.metrics.dialerDialedTotal.inc({ host: target.key });
+        tx.rec?.connected(routeOf(socket), true);
         if (stream.destroyed || stream.closed) socket.destroy();
         else {
           tx.status = 200;
           stream.respond({ ':status': 200 });
           socket.pipe(stream);
           coalescingPipe(stream, socket);
+          if (tx.rec) socket.once('data', () => tx.rec?.firstByte());
         }
         socket.on('error', () => {
           if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR);
@@ -246,7 +251,7 @@ export class Egress {
       p.countError('bad_request');
       return failStream(stream, 'bad_request', method, `bad target "${authority}${path}"`);
     }
-    const tx = p.begin(method, `${https ? 'https' : 'http'}://${authority}${path}`);
+    const tx = p.begin(method, `${https ? 'https' : 'http'}://${authority}${path}`, 'stream');
     const fields = h2Fields(headers);
     if (p.deps.logHttp) tx.reqHeaders = fieldsRecord(fields);
     const decision = p.decide(target);
@@ -262,7 +267,7 @@ export class Egress {
         : n > 0
           ? { kind: 'length', n }
           : { kind: 'chunked' };
-    const head = p.requestHead(method, path, target, fields, [], body);
+    const head = p.requestHead(method, path, target, fields, [], body, undefined, tx);
     const ex = new Exchange(
       p,
       this.pool,
@@ -306,6 +311,7 @@ export class Egress {
       socket,
       {
         pipeline: this.pipeline,
+        kind: 'debug',
         maxHeaderSize: 64 * 1024,
         idleMs: SPLICE_IDLE_MS,
         draining: () => this.draining,
@@ -325,6 +331,7 @@ export class Egress {
       stream,
       {
         pipeline: this.pipeline,
+        kind: 'splice',
         maxHeaderSize,
         idleMs: SPLICE_IDLE_MS,
         draining: () => this.draining,

@@ -25,6 +25,8 @@ import {
 
 export interface RelayDeps {
   pipeline: EgressPipeline;
+  /** For the inspector: a spliced browser connection or a --debug-address client. */
+  kind: 'splice' | 'debug';
   maxHeaderSize: number;
   idleMs: number;
   draining(): boolean;
@@ -123,7 +125,7 @@ export class Http1Relay implements Downstream {
 
     this.closeAfter = !h.keepAlive;
     this.reqDone = false;
-    const tx = p.begin(h.method, url.href);
+    const tx = p.begin(h.method, url.href, this.deps.kind);
     if (p.deps.logHttp) tx.reqHeaders = fieldsRecord(h.head.fields);
     const decision = p.decide(target);
     if (decision.action === 'deny') {
@@ -139,6 +141,7 @@ export class Http1Relay implements Downstream {
       h.connection,
       h.body,
       h.http10 ? '1.0' : '1.1',
+      tx,
     );
     const ex = new Exchange(p, this.pool, this, { method: h.method, target, head, body: h.body }, tx);
     this.ex = ex;

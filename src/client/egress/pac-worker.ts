@@ -26,15 +26,20 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 async function main(): Promise<void> {
   try {
-    // In the bundled client (CommonJS, no import.meta) quickjs.wasm is copied beside the worker.
-    const wasmPath = import.meta.url
-      ? createRequire(import.meta.url).resolve('quickjs-wasi/quickjs.wasm')
-      : join(dirname(__filename), 'quickjs.wasm');
-    const wasm = readFileSync(wasmPath);
+    const data = workerData as { script: string; wasm?: ArrayBuffer };
+    // The single executable hands the WebAssembly over (a SEA asset); in the bundled client (CommonJS, no
+    // import.meta) quickjs.wasm is copied beside the worker.
+    const wasm = data.wasm
+      ? new Uint8Array(data.wasm)
+      : readFileSync(
+          import.meta.url
+            ? createRequire(import.meta.url).resolve('quickjs-wasi/quickjs.wasm')
+            : join(dirname(__filename), 'quickjs.wasm'),
+        );
     const qjs = await QuickJS.create({ wasm });
     // The sandbox exists: from here on the main thread's deadline covers the script alone.
     port.postMessage({ vm: true } satisfies PacReply);
-    const find = createPacResolver(qjs, (workerData as { script: string }).script, { filename: 'pac' });
+    const find = createPacResolver(qjs, data.script, { filename: 'pac' });
     port.on('message', (req: PacRequest) => {
       find(req.url, req.host).then(
         (result) => port.postMessage({ id: req.id, result: String(result) } satisfies PacReply),

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as sea from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import type { PacReply } from './pac-worker.js';
 import { parseProxyUrl, type UpstreamProxy } from './upstream.js';
@@ -86,11 +87,24 @@ export function parsePacResult(result: string): PacRoute[] {
   return out;
 }
 
-/** pac-worker.js beside this module; in the bundled client (CommonJS, no import.meta) pac-worker.cjs beside it. */
-function workerFile(): URL | string {
-  if (import.meta.url) return new URL('./pac-worker.js', import.meta.url);
-  return join(dirname(__filename), 'pac-worker.cjs');
+/**
+ * Where the worker's code comes from: pac-worker.js beside this module; in the bundled client (CommonJS, no
+ * import.meta) pac-worker.cjs beside it; in the single executable (scripts/build-sea.ts) the bundled worker and
+ * QuickJS's WebAssembly are SEA assets, so the worker runs from its source text and gets the WebAssembly bytes.
+ */
+function workerSource(): { code: URL | string; eval: boolean; wasm?: ArrayBuffer } {
+  if (sea.isSea()) {
+    seaWasm ??= sea.getAsset(SEA_WASM_ASSET);
+    return { code: sea.getAsset(SEA_WORKER_ASSET, 'utf8'), eval: true, wasm: seaWasm };
+  }
+  if (import.meta.url) return { code: new URL('./pac-worker.js', import.meta.url), eval: false };
+  return { code: join(dirname(__filename), 'pac-worker.cjs'), eval: false };
 }
+let seaWasm: ArrayBuffer | undefined;
+
+/** The SEA asset names (scripts/build-sea.ts embeds the files under these keys). */
+export const SEA_WORKER_ASSET = 'pac-worker.cjs';
+export const SEA_WASM_ASSET = 'quickjs.wasm';
 
 interface Pending {
   resolve(v: string): void;
@@ -124,8 +138,10 @@ export class PacEvaluator {
   }
 
   private spawn(): Promise<void> {
-    const worker = new Worker(workerFile(), {
-      workerData: { script: this.script },
+    const source = workerSource();
+    const worker = new Worker(source.code, {
+      eval: source.eval,
+      workerData: { script: this.script, wasm: source.wasm },
       resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
     worker.unref();

@@ -7,7 +7,8 @@
  *        │                                └──> dial through the Dialer (or a kept-alive target connection)
  *        └─ requestHead(): hop-by-hop out, Host, Via, header rules, auth ──> target
  *   target bytes ──ResponseParser (protocol/http1-exchange.ts)──> Downstream.head/body/end (responseFields())
- *   finish: metrics (sauce_connect_http_*) and --log-http, once per request, whichever path carried it
+ *   finish: metrics (sauce_connect_http_*), --log-http and the --inspector record, once per request, whichever
+ *   path carried it (the record also takes the head as sent, the bodies and the dial's route on the way)
  *
  * Everything a later rule needs (domain routing, upstream proxies, --header, --auth) has one place here: the
  * decision, the injected Dialer, and the RequestRules hooks.
@@ -25,6 +26,7 @@ import {
 import type { Body } from '../../protocol/http1-framing.js';
 import { isHopByHop, withVia } from '../../protocol/tunnel-protocol.js';
 import type { ClientMetrics } from '../api/metrics.js';
+import type { Inspector, InspectorRecord, RecordKind } from '../inspector/recorder.js';
 import { checkHost, connect, PolicyError, type DialPolicy } from './dialer.js';
 import { handshake, targetSecureContext, TargetTlsError, type TargetTlsOptions } from './target-tls.js';
 
@@ -86,6 +88,12 @@ export interface RequestRules {
   headers?(fields: Fields, target: Target): void;
   /** An Authorization value for a request to `target` that carries none. */
   authorization?(target: Target): string | undefined;
+  /**
+   * An Authorization value made asynchronously (Kerberos, --kerberos-enabled-hosts), or undefined when `target`
+   * gets none. It replaces any Authorization the request carries. Asked once per attempt (a retried request gets
+   * a fresh one: servers refuse a replayed token); the exchange waits for it before it sends the head.
+   */
+  negotiate?(target: Target): Promise<string> | undefined;
 }
 
 export interface PipelineDeps {
@@ -96,6 +104,23 @@ export interface PipelineDeps {
   /** Default: a TCP connection under the localhost policy with --http-dial-* retries. */
   dialer?: Dialer;
   rules?: RequestRules;
+  /** --inspector: every request recorded (undefined when off: each hook is then one null check). */
+  inspector?: Inspector;
+}
+
+/**
+ * How a Dialer reached a target, for the inspector: dialers other than the plain one label their sockets
+ * ("proxy http://host:port", "pac: direct"); an unlabelled socket was dialed directly.
+ */
+const dialRoutes = new WeakMap<net.Socket, string>();
+
+export function labelRoute(socket: net.Socket, route: string): net.Socket {
+  dialRoutes.set(socket, route);
+  return socket;
+}
+
+export function routeOf(socket: net.Socket): string {
+  return dialRoutes.get(socket) ?? 'direct';
 }
 
 /** The label of sauce_connect_errors_total for failures of proxied requests. */
@@ -123,6 +148,8 @@ export class Transaction {
   resHeaders?: Record<string, string>;
   finished = false;
   readonly t0 = process.hrtime.bigint();
+  /** The inspector's record of this request (--inspector only). */
+  rec: InspectorRecord | undefined;
 
   constructor(
     private readonly p: EgressPipeline,
@@ -201,6 +228,7 @@ export class EgressPipeline {
     connection: readonly string[],
     body: Body,
     via?: string,
+    tx?: Transaction,
   ): string {
     let out: Fields = [];
     let prior: string | undefined;
@@ -211,10 +239,14 @@ export class EgressPipeline {
       else out.push(f);
     }
     const rules = this.deps.rules;
+    let injected = false;
     if (rules) {
       if (rules.authorization && !out.some(([n]) => n.toLowerCase() === 'authorization')) {
         const v = rules.authorization(target);
-        if (v) out.push(['Authorization', v]);
+        if (v) {
+          out.push(['Authorization', v]);
+          injected = true;
+        }
       }
       if (rules.headers) {
         out = out.slice();
@@ -225,7 +257,9 @@ export class EgressPipeline {
     for (const [n, v] of out) head += `\r\n${n}: ${v}`;
     if (body.kind === 'chunked') head += '\r\nTransfer-Encoding: chunked';
     if (via !== undefined) head += `\r\nVia: ${withVia(prior, via)}`;
-    return `${head}\r\n\r\n`;
+    head += '\r\n\r\n';
+    tx?.rec?.sent(head, injected, rules?.headers !== undefined);
+    return head;
   }
 
   /**
@@ -247,11 +281,13 @@ export class EgressPipeline {
   }
 
   /** Starts the record of a request (in-flight gauge up). */
-  begin(method: string, url: string): Transaction {
+  begin(method: string, url: string, kind: RecordKind): Transaction {
     let b = this.bound.get(method);
     if (!b) this.bound.set(method, (b = bind(this.deps.metrics, method)));
     b.inFlight.inc();
-    return new Transaction(this, method, url, b);
+    const tx = new Transaction(this, method, url, b);
+    if (this.deps.inspector) tx.rec = this.deps.inspector.begin(kind, method, url);
+    return tx;
   }
 
   /** An error answered or reset by the pipeline (also for requests refused before they began). */
@@ -279,6 +315,11 @@ export class EgressPipeline {
       resHeaders: tx.resHeaders,
       error,
     });
+    const rec = tx.rec;
+    if (rec) {
+      if (!rec.route && (error === 'denied' || error === 'localhost_denied')) rec.route = 'denied';
+      rec.finish(tx.status, error, tx.requestBytes, tx.responseBytes);
+    }
   }
 }
 
@@ -400,6 +441,7 @@ export class TargetConnection implements ResponseEvents {
     const ex = this.exchange;
     if (!ex) return this.destroy(); // nothing was asked: the target is out of step
     ex.tx.responseBytes += c.length;
+    ex.tx.rec?.firstByte();
     this.parser.push(c);
   }
 
@@ -461,6 +503,8 @@ export interface OutboundRequest {
 export class Exchange {
   readonly method: string;
   conn: TargetConnection | null = null;
+  /** The head as sent: the request's, with the RequestRules' negotiate value when it has one. */
+  private sentHead: string;
   /** Body bytes written before the target connection was ready. */
   private pending: Buffer[] | null = [];
   private ended = false;
@@ -477,6 +521,7 @@ export class Exchange {
     readonly tx: Transaction,
   ) {
     this.method = req.method;
+    this.sentHead = req.head;
   }
 
   get finished(): boolean {
@@ -489,6 +534,22 @@ export class Exchange {
   }
 
   start(): void {
+    const auth = this.p.deps.rules?.negotiate?.(this.req.target);
+    if (!auth) return this.open();
+    auth.then(
+      (value) => {
+        if (this.done) return;
+        this.sentHead = withAuthorization(this.req.head, value);
+        this.open();
+      },
+      (err: unknown) => {
+        if (this.done) return;
+        this.failed(this.p.errorCode(err), (err as Error).message);
+      },
+    );
+  }
+
+  private open(): void {
     const conn = this.pool.take(this.req.target.key);
     if (conn) {
       this.reused = true;
@@ -511,8 +572,9 @@ export class Exchange {
 
   private attach(conn: TargetConnection): void {
     this.conn = conn;
-    this.tx.requestBytes += this.req.head.length;
-    conn.send(this, this.req.head);
+    this.tx.rec?.connected(routeOf(conn.socket), !this.reused);
+    this.tx.requestBytes += this.sentHead.length;
+    conn.send(this, this.sentHead);
     const pending = this.pending;
     this.pending = null;
     if (pending) for (const b of pending) this.write(b);
@@ -534,6 +596,7 @@ export class Exchange {
       return false;
     }
     this.tx.requestBytes += buf.length;
+    this.tx.rec?.requestData(buf);
     return this.conn!.socket.write(buf);
   }
 
@@ -577,6 +640,7 @@ export class Exchange {
   head(res: ResponseHead): void {
     this.tx.status = res.status;
     if (this.p.deps.logHttp) this.tx.resHeaders = fieldsRecord(res.head.fields);
+    this.tx.rec?.response(res, !this.down.decode && res.body.kind === 'chunked');
     const r = this.down.head(res);
     if (r === true) this.answered = true;
     else if (r === false) this.cancel();
@@ -588,6 +652,7 @@ export class Exchange {
 
   body(chunk: Buffer): void {
     if (this.done) return;
+    this.tx.rec?.responseData(chunk);
     if (!this.down.body(chunk)) {
       const socket = this.conn?.socket;
       if (!socket) return;
@@ -637,6 +702,19 @@ export class Exchange {
 }
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+/** `head` (from requestHead) with its Authorization fields replaced by one carrying `value`. */
+export function withAuthorization(head: string, value: string): string {
+  const lines = head.split('\r\n');
+  const out = [lines[0]!, `Authorization: ${value}`];
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.length >= 14 && l.charCodeAt(13) === 0x3a && l.slice(0, 13).toLowerCase() === 'authorization')
+      continue;
+    out.push(l);
+  }
+  return out.join('\r\n');
+}
 
 /** The per-stream path's kept-alive target connections, by host:port (at most `maxPerKey` idle each). */
 export class KeepAlivePool implements TargetPool {

@@ -7,8 +7,8 @@ import type net from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { connect, isLocalhostName, type DialPolicy } from './dialer.js';
 import type { PacEvaluator, PacRoute } from './pac.js';
-import type { Dialer, Target } from './pipeline.js';
-import { connectVia, type ProxyCredentials, type UpstreamProxy } from './upstream.js';
+import { labelRoute, type Dialer, type Target } from './pipeline.js';
+import { connectVia, proxyLabel, type ProxyCredentials, type UpstreamProxy } from './upstream.js';
 
 export interface UpstreamDialerConfig {
   policy: DialPolicy;
@@ -20,10 +20,12 @@ export interface UpstreamDialerConfig {
   credentials?: ProxyCredentials;
   /** Trust for https:// proxies: system roots plus --cacert-file. */
   secureContext?: SecureContext;
+  /** --kerberos-auth-upstream-proxy: SPNEGO to every HTTP(S) proxy, the fixed one and PAC results alike. */
+  negotiate?: UpstreamProxy['negotiate'];
 }
 
 /** The URL handed to FindProxyForURL: the pipeline knows host and port only, so 443 means https. */
-function pacUrl(t: Target): string {
+export function pacUrl(t: Target): string {
   const scheme = t.port === 443 ? 'https' : 'http';
   const dflt = t.port === 443 || t.port === 80;
   return `${scheme}://${t.hostname}${dflt ? '' : `:${t.port}`}/`;
@@ -32,7 +34,8 @@ function pacUrl(t: Target): string {
 export function upstreamDialer(cfg: UpstreamDialerConfig): Dialer {
   const direct = (t: Target): Promise<net.Socket> => connect(cfg.policy, t.host, t.port);
   return async (t: Target) => {
-    if (cfg.policy.proxyLocalhost === 'direct' && isLocalhostName(t.host)) return direct(t);
+    if (cfg.policy.proxyLocalhost === 'direct' && isLocalhostName(t.host))
+      return labelRoute(await direct(t), 'direct (--proxy-localhost direct)');
     let routes: PacRoute[];
     if (cfg.pac) routes = await cfg.pac.routes(pacUrl(t), t.host);
     else if (cfg.proxy) routes = [{ kind: 'proxy', proxy: cfg.proxy }];
@@ -40,12 +43,16 @@ export function upstreamDialer(cfg: UpstreamDialerConfig): Dialer {
     let last: unknown;
     for (const r of routes) {
       try {
-        if (r.kind === 'direct') return await direct(t);
-        return await connectVia(r.proxy, t.host, t.port, {
+        const how = cfg.pac ? 'pac: ' : '';
+        if (r.kind === 'direct') return labelRoute(await direct(t), `${how}direct`);
+        const proxy =
+          cfg.negotiate && r.proxy.kind !== 'socks5' ? { ...r.proxy, negotiate: cfg.negotiate } : r.proxy;
+        const socket = await connectVia(proxy, t.host, t.port, {
           timeoutMs: cfg.policy.dialTimeoutMs,
           credentials: cfg.credentials,
           secureContext: cfg.secureContext,
         });
+        return labelRoute(socket, `${how}proxy ${proxyLabel(r.proxy)}`);
       } catch (err) {
         last = err;
       }

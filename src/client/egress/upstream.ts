@@ -4,8 +4,10 @@
  *
  * Every target, plain http included, goes through a CONNECT tunnel: the pipeline writes origin-form requests on the
  * socket a Dialer returns, and one path for every scheme keeps the proxy's view simple (it sees host:port only).
- * A proxy that answers 407 (or 401) fails with ESC_UPSTREAM_AUTH, one that cannot be reached with ESC_UPSTREAM_UNREACHABLE,
- * any other refusal with ESC_UPSTREAM_REFUSED (errors.ts maps them to their X-Sluice-Error codes).
+ * A Kerberos proxy gets a fresh SPNEGO token on each CONNECT (kerberos.ts); when none can be made the connection
+ * fails with ESC_KERBEROS before anything is sent. A proxy that answers 407 (or 401) fails with ESC_UPSTREAM_AUTH,
+ * one that cannot be reached with ESC_UPSTREAM_UNREACHABLE, any other refusal with ESC_UPSTREAM_REFUSED (errors.ts
+ * maps them to their X-Sluice-Error codes).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -19,6 +21,11 @@ export interface UpstreamProxy {
   port: number;
   username?: string;
   password?: string;
+  /**
+   * Kerberos for this proxy (--kerberos-auth-upstream-proxy, --proxy-sauce-enable-kerberos-auth): the
+   * `Negotiate <token>` value for a proxy host, sent up front on each CONNECT instead of Basic credentials.
+   */
+  negotiate?: (proxyHost: string) => Promise<string>;
 }
 
 /**
@@ -71,7 +78,9 @@ function credentialsOf(p: UpstreamProxy, o: ViaOptions): { username: string; pas
 
 /** Opens a connection to host:port through the proxy; resolves once bytes can flow end to end. */
 export function connectVia(p: UpstreamProxy, host: string, port: number, o: ViaOptions): Promise<net.Socket> {
-  return p.kind === 'socks5' ? viaSocks(p, host, port, o) : viaHttp(p, host, port, o);
+  if (p.kind === 'socks5') return viaSocks(p, host, port, o);
+  if (!p.negotiate) return viaHttp(p, host, port, o);
+  return p.negotiate(p.host).then((authorization) => viaHttp(p, host, port, o, authorization));
 }
 
 async function viaSocks(p: UpstreamProxy, host: string, port: number, o: ViaOptions): Promise<net.Socket> {
@@ -103,7 +112,13 @@ function authority(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-function viaHttp(p: UpstreamProxy, host: string, port: number, o: ViaOptions): Promise<net.Socket> {
+function viaHttp(
+  p: UpstreamProxy,
+  host: string,
+  port: number,
+  o: ViaOptions,
+  authorization?: string,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const raw =
       p.kind === 'https'
@@ -181,10 +196,11 @@ function viaHttp(p: UpstreamProxy, host: string, port: number, o: ViaOptions): P
     raw.once(p.kind === 'https' ? 'secureConnect' : 'connect', () => {
       connected = true;
       raw.setNoDelay(true);
-      const cred = credentialsOf(p, o);
+      const cred = authorization ? undefined : credentialsOf(p, o);
       const target = authority(host, port);
       raw.write(
         `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n` +
+          (authorization ? `Proxy-Authorization: ${authorization}\r\n` : '') +
           (cred
             ? `Proxy-Authorization: Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}\r\n`
             : '') +

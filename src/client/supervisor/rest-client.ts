@@ -15,6 +15,8 @@ export interface CreatedTunnel {
   tunnel_identifier: string;
   host: string;
   edge_address: string;
+  /** A cluster's nodes, each reachable alone (docs/cluster.md); absent on a single server or behind one address. */
+  nodes?: { id: string; edge_address: string }[];
   connection_token: string;
   messages?: { fatal?: string[]; info?: string[]; warning?: string[] };
 }
@@ -176,6 +178,22 @@ export class RestClient {
       );
     }
     return t;
+  }
+
+  /** The edge addresses of a created tunnel's `nodes` that look like host:port; [] when there are none. */
+  static nodeAddresses(t: CreatedTunnel): string[] {
+    if (!Array.isArray(t.nodes)) return [];
+    return t.nodes
+      .map((n) => (n && typeof n === 'object' ? (n as { edge_address?: unknown }).edge_address : undefined))
+      .filter((a): a is string => typeof a === 'string' && /^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(a));
+  }
+
+  /** This user's running tunnels (the REST shape of tunnel-json.ts), as `sc doctor` reads them. */
+  async listTunnels(): Promise<Record<string, unknown>[]> {
+    const r = await this.call('GET', this.userPath('tunnels?full=true'), undefined, 10_000);
+    if (!Array.isArray(r))
+      throw new ControlError('the server answered the tunnel list without a list', ExitCode.REFUSED, false);
+    return r as Record<string, unknown>[];
   }
 
   /** Jobs (WebDriver gateway sessions) running on the tunnel, as the server counts them. */

@@ -101,8 +101,11 @@ export class Supervisor {
 
   private async keep(link: TunnelLink): Promise<void> {
     const backoff = new Backoff(100, 10_000);
-    const host = link.cfg.edgeAddress;
+    const nodes = link.cfg.nodes ?? [];
+    let turn = 0;
     while (!this.abort.signal.aborted && !this.draining) {
+      if (nodes.length > 0) link.cfg.edgeAddress = nodes[(link.cfg.index + turn++) % nodes.length]!;
+      const host = link.cfg.edgeAddress;
       const started = Date.now();
       const end = this.metrics.tunnelConnectDuration.startTimer({ address: host });
       this.connecting.set(link, () => end());
@@ -124,7 +127,8 @@ export class Supervisor {
           return;
         }
         this.metrics.tunnelErrorsTotal.inc({ type: 'connect' });
-        const delay = backoff.next();
+        // Another node may take us at once: wait only once every node has failed in a row.
+        const delay = nodes.length > 1 && turn % nodes.length !== 0 ? 0 : backoff.next();
         this.log.error('connect failed', {
           address: host,
           index: link.cfg.index,

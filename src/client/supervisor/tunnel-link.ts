@@ -36,7 +36,14 @@ function handshakeProtocolVersion(): string {
 }
 
 export interface LinkConfig {
+  /** Where this link dials now (one of `nodes` in turn, when there are nodes). */
   edgeAddress: string;
+  /**
+   * A cluster's node edge addresses (the created tunnel's `nodes`): link i dials node i mod n first and moves
+   * to the next one whenever its connection ends or fails, so the links spread over the nodes and leave one that
+   * went away. Empty: always `edgeAddress` (a single server, or a balancer in front of the nodes).
+   */
+  nodes?: string[];
   tunnelId: string;
   token: string;
   index: number;

@@ -26,8 +26,17 @@ import {
   type UserView,
 } from '../accounts/admin-operations.js';
 import { loadOrCreateSecret, loadPreviousSecrets, rotateSecret } from '../accounts/server-secret.js';
-import { BackupError, backupDataDir, restoreDataDir } from '../store/backup.js';
+import {
+  BackupError,
+  backupDataDir,
+  initSharedState,
+  restoreDataDir,
+  SHARED_FILES,
+} from '../store/backup.js';
 import { openSqliteStore, STORE_FILE } from '../store/sqlite-store.js';
+import { isSharedStore, openStore } from '../store/open.js';
+import { readStorePasswordFile } from '../store/password-file.js';
+import { StoreUnavailableError, type Store } from '../store/types.js';
 import { rotateCa } from '../pki/ca.js';
 import { loadOrCreateResignCa } from '../pki/resign-ca.js';
 import { recordAudit } from '../rest/admin-routes.js';
@@ -55,6 +64,8 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
                                                   while the server runs (SQLite online backup); files 0600
   restore --from DIR [--force]                    restore a backup into --data-dir, which must be new or empty
                                                   (--force replaces it) and not in use by a running server
+  init-shared --out DIR                           new server secret and CA for the nodes of a cluster on a
+                                                  PostgreSQL store, to mount into each one's data dir (docs/cluster.md)
   rotate-ca [--finish]                            new CA in two steps: ca.pem bundles both; --finish switches (restart)
   rotate-secret                                   new server secret; existing keys keep working (restart after)
   resign-ca                                       print the TLS resigning CA certificate (PEM), which browsers
@@ -62,17 +73,24 @@ Usage: sc-server admin <command> [args] [--data-dir DIR] [--json]
   audit [--limit N]                               admin actions, newest first (REST and these commands)
 
 Roles: org_admin, team_admin, team_member (default), service_account (cannot start tunnels).
---data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". Exit codes: 0 done,
-1 not found / already exists / refused, 2 usage or invalid input.
+--data-dir defaults to SLUICE_SERVER_DATA_DIR (or SC_DATA_DIR) or ./sluice-data, as for "sc-server start". On a
+PostgreSQL store give --store postgres://... (or SLUICE_SERVER_STORE) and --store-password-file as for the server;
+--data-dir still holds the server secret. Exit codes: 0 done, 1 not found / already exists / refused, 2 usage or
+invalid input.
 `;
 
 class Usage extends Error {}
 
-/** The same declaration as `sc-server start --data-dir` (and its env vars). */
+/** The same declarations as `sc-server start --data-dir`, `--store`... (and their env vars). */
 const DATA_DIR = SERVER_FLAGS.find((f) => f.name === 'data-dir')!;
+const STORE = SERVER_FLAGS.find((f) => f.name === 'store')!;
+const STORE_PASSWORD_FILE = SERVER_FLAGS.find((f) => f.name === 'store-password-file')!;
+const ENV_FLAGS = new Set(['data-dir', 'store', 'store-password-file']);
 
 const ADMIN_FLAGS: readonly FlagDef[] = [
   DATA_DIR,
+  STORE,
+  STORE_PASSWORD_FILE,
   { name: 'json', type: 'bool', default: false, group: 'Server', description: 'Print JSON.' },
   { name: 'role', type: 'string', default: '', group: 'Server', description: 'Role of a new user.' },
   { name: 'org', type: 'string', default: '', group: 'Server', description: 'Organisation.' },
@@ -91,13 +109,15 @@ const ADMIN_FLAGS: readonly FlagDef[] = [
 const ADMIN_SPEC = optionSpec({
   command: 'sc-server admin',
   flags: ADMIN_FLAGS,
-  env: (flag) => (flag === 'data-dir' ? serverEnvName(flag) : null),
+  env: (flag) => (ENV_FLAGS.has(flag) ? serverEnvName(flag) : null),
   envAliases: { 'data-dir': SERVER_ENV_ALIASES['data-dir'] ?? [] },
   positionals: true,
 });
 
 interface AdminFlags {
   'data-dir'?: string;
+  store?: string;
+  'store-password-file'?: string;
   json?: boolean;
   role?: string;
   org?: string;
@@ -110,6 +130,16 @@ interface AdminFlags {
   limit?: number;
   finish?: boolean;
   help?: boolean;
+}
+
+/** The --store-password-file's content (undefined when not set). */
+function readPasswordFile(file: string): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readStorePasswordFile(file);
+  } catch (err) {
+    throw new Usage((err as Error).message);
+  }
 }
 
 function need(args: string[], n: number, what: string): string[] {
@@ -154,14 +184,36 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     return 0;
   }
   const dir = resolve(v['data-dir'] ?? (DATA_DIR.default as string));
+  const shared = isSharedStore(v.store ?? '');
+  if (shared && (group === 'backup' || group === 'restore')) {
+    process.stderr.write(
+      `sc-server admin: ${group} copies the embedded store; back up a PostgreSQL store with pg_dump ` +
+        "(and the data directory's server secret and CA with it; docs/cluster.md)\n",
+    );
+    return 2;
+  }
   if (group === 'backup' || group === 'restore') return backupCommand(group, action, v, dir);
-  if (!existsSync(join(dir, STORE_FILE))) {
+  if (group === 'init-shared') return initSharedCommand(action, v);
+  if (!shared && !existsSync(join(dir, STORE_FILE))) {
     process.stderr.write(
       `sc-server admin: no Sluice store at ${join(dir, STORE_FILE)}; start sc-server once or pass --data-dir\n`,
     );
     return 2;
   }
-  const store = await openSqliteStore(dir);
+  let store: Store;
+  try {
+    store = shared
+      ? await openStore(
+          { url: v.store!, password: readPasswordFile(v['store-password-file'] ?? '') },
+          dir,
+          createLogger({ level: 'error' }),
+        )
+      : await openSqliteStore(dir);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError) && !(err instanceof Usage)) throw err;
+    process.stderr.write(`sc-server admin: ${err.message}\n`);
+    return err instanceof Usage ? 2 : 1;
+  }
   let auditError = (_result: string): Promise<void> => Promise.resolve();
   try {
     const ops = new AdminOperations(
@@ -349,6 +401,28 @@ export async function runAdmin(argv: string[], env: NodeJS.ProcessEnv = process.
     throw err;
   } finally {
     await store.close();
+  }
+}
+
+async function initSharedCommand(extra: string | undefined, v: { out?: string }): Promise<number> {
+  const fail = (msg: string, code: number): number => {
+    process.stderr.write(`sc-server admin init-shared: ${msg}\n`);
+    return code;
+  };
+  if (extra !== undefined) return fail(`unexpected argument "${extra}"`, 2);
+  if (!v.out) return fail('--out DIR is required (a new directory for the shared files)', 2);
+  try {
+    const fingerprint = await initSharedState(resolve(v.out));
+    process.stdout.write(
+      `wrote ${SHARED_FILES.join(', ')} to ${resolve(v.out)} (CA ${fingerprint}); put them in one secret ` +
+        "and mount it into every node's data directory\n",
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof BackupError) return fail(err.message, 1);
+    const e = err as NodeJS.ErrnoException;
+    if (e.code) return fail(e.message, 1);
+    throw err;
   }
 }
 

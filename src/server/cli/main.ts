@@ -24,6 +24,7 @@ import { gatewayFromOptions } from '../gateway/flags.js';
 import { tuneHeapGrowth } from '../../runtime/heap.js';
 import { loadTlsPair, TlsPairError, type LoadedPair } from './tls-pair.js';
 import { maskedArgv } from '../../options/redact.js';
+import { readStorePasswordFile } from '../store/password-file.js';
 
 const USAGE = `sc-server ${VERSION}: the Sluice tunnel server
 
@@ -53,10 +54,28 @@ function listenAddress(value: string, flag: string): ServerConfig['rest'] {
   }
 }
 
-function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerConfig {
+/** The --store-password-file's content without its trailing newline ('' when not set). */
+function storePassword(file: string): string {
+  if (!file) return '';
+  try {
+    return readStorePasswordFile(file);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null, password: string): ServerConfig {
   const o = parsed.options;
   return {
     dataDir: o.dataDir,
+    store: {
+      url: o.store === 'sqlite' ? '' : o.store,
+      password: password || undefined,
+      poolSize: o.storePoolSize,
+      connectTimeoutMs: o.storeConnectTimeout,
+      statementTimeoutMs: o.storeStatementTimeout,
+      startRetryMs: o.storeStartRetry,
+    },
     rest: listenAddress(o.restAddress, '--rest-address'),
     edge: listenAddress(o.edgeAddress, '--edge-address'),
     proxy: listenAddress(o.proxyAddress, '--proxy-address'),
@@ -80,6 +99,16 @@ function toConfig(parsed: ParsedServerOptions, tls: LoadedPair | null): ServerCo
     directAllowNetworks: o.directAllowNetworks,
     memberSharing: o.teamMemberSharing,
     gateway: gatewayFromOptions(o),
+    cluster: o.nodeAddress
+      ? {
+          nodeAddress: listenAddress(o.nodeAddress, '--node-address'),
+          advertiseAddress: o.nodeAdvertiseAddress || undefined,
+          publicAddress: o.nodePublicAddress,
+          drainTimeoutMs: o.drainTimeout,
+          leaseMs: o.nodeLease,
+          heartbeatMs: Math.max(200, Math.floor(o.nodeLease / 5)),
+        }
+      : null,
     tls,
     version: VERSION,
   };
@@ -105,7 +134,8 @@ async function start(argv: string[]): Promise<number> {
     if (err instanceof TlsPairError) throw new UsageError(err.message);
     throw err;
   }
-  const cfg = toConfig(parsed, tls);
+  const password = storePassword(o.storePasswordFile);
+  const cfg = toConfig(parsed, tls, password);
   let logFile: LogFile | null = null;
   if (o.logFile) {
     try {
@@ -120,7 +150,10 @@ async function start(argv: string[]): Promise<number> {
     format: o.logFormat,
     module: 'server',
     sink,
-    redact: secretValues(o, SERVER_FLAGS),
+    redact: [
+      ...secretValues(o, SERVER_FLAGS),
+      ...[password, o.store ? (process.env['PGPASSWORD'] ?? '') : ''].filter((p) => p.length >= 4),
+    ],
   });
   log.info('Sluice sc-server starting', { version: VERSION, data_dir: cfg.dataDir });
   log.info('options', changedOptions(o, parsed.sources, SERVER_FLAGS));
@@ -260,7 +293,11 @@ main(process.argv.slice(2)).then(
     const known =
       e.code === 'EADDRINUSE'
         ? `address in use: ${e.message}`
-        : e.name === 'SqliteDriverError' // the native store driver is missing: its message says what to do
+        : e.name === 'SqliteDriverError' || // the native store driver is missing: its message says what to do
+            e.name === 'StoreInUseError' || // another server holds the embedded store
+            e.name === 'PostgresDriverError' || // pg missing: its message says what to do
+            e.name === 'StoreRefusedError' || // wrong PostgreSQL user, password or database name
+            e.name === 'StoreUnavailableError' // PostgreSQL unreachable past --store-start-retry (no password)
           ? e.message
           : storage
             ? `cannot write the data directory: ${e.message} (check free space and permissions of --data-dir)`

@@ -29,7 +29,7 @@ import {
   parseBearer,
   parseProtocolVersion,
 } from '../../protocol/tunnel-protocol.js';
-import type { Store } from '../store/types.js';
+import { StoreUnavailableError, type Store } from '../store/types.js';
 import type { Registry } from '../registry/registry.js';
 import { TunnelConnection, type KeepaliveConfig } from '../registry/tunnel-connection.js';
 
@@ -42,6 +42,8 @@ export interface EdgeDeps {
   previousTokenHashes?: (token: string) => string[];
   keepalive: KeepaliveConfig;
   tls: { cert: string; key: string };
+  /** In a cluster: true while this node drains (new tunnel connections go to other nodes). */
+  draining?: () => boolean;
 }
 
 function reject(socket: Duplex, status: number, code: string, message: string): void {
@@ -52,6 +54,7 @@ function reject(socket: Duplex, status: number, code: string, message: string): 
     404: 'Not Found',
     410: 'Gone',
     426: 'Upgrade Required',
+    503: 'Service Unavailable',
   };
   socket.end(
     `HTTP/1.1 ${status} ${reason[status as keyof typeof reason] ?? 'Error'}\r\n` +
@@ -86,6 +89,11 @@ export function createEdge(deps: EdgeDeps): https.Server {
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     handshake(deps, req, socket as TLSSocket).catch((err: unknown) => {
+      // The store cannot be reached: the client redials later, as after any 5xx.
+      if (err instanceof StoreUnavailableError) {
+        log.warn('tunnel handshake refused: store unavailable', { error: err.message });
+        return reject(socket, 503, 'store_unavailable', 'the store is unavailable; retry later');
+      }
       log.error('tunnel handshake failed', { error: err });
       reject(socket, 500, 'internal', 'internal error');
     });
@@ -104,6 +112,9 @@ async function handshake(deps: EdgeDeps, req: IncomingMessage, socket: TLSSocket
       'bad_handshake',
       `expected GET ${CONNECT_PATH} with Upgrade: ${UPGRADE_TOKEN}`,
     );
+  }
+  if (deps.draining?.()) {
+    return reject(socket, 503, 'node_draining', 'this server node is draining: connect to another node');
   }
   const version = parseProtocolVersion(req.headers[HandshakeHeader.protocolVersion]);
   if (version === null || version < MIN_PROTOCOL_VERSION || version > PROTOCOL_VERSION) {

@@ -20,6 +20,11 @@ export interface AuthorizeDeps {
   registry: Registry;
   /** What a team member's `--shared all` reaches (sc-server --team-member-sharing). */
   memberSharing: MemberSharing;
+  /**
+   * In a cluster: a running tunnel with no live connection anywhere is routed anyway, and the request waits in
+   * the registry (--queue-timeout) for its client to connect again (to another node, during a rolling restart).
+   */
+  waitForReconnect?: boolean;
 }
 
 export async function authorizeProxyUse(
@@ -43,12 +48,16 @@ export async function authorizeProxyUse(
     // Not live: a running tunnel whose client is reconnecting is "unavailable" (503), anything else not found.
     const running = await deps.store.listTunnels({ ownerId: owner.id, status: 'running', name });
     const known = running.some((t) => t.name === name && (owner === actor || mayUse(t)));
+    if (known && deps.waitForReconnect) return { ownerId: owner.id, tunnelName: name, own: owner === actor };
     return { error: known ? 'tunnel_unavailable' : 'tunnel_not_found' };
   }
   if (owner !== actor && !members.some((m) => mayUse(m.record))) {
-    // Say "forbidden" only about tunnels the owner shared (and may share); an unshared tunnel stays invisible.
+    // Say "forbidden" only about tunnels the owner shared (and may share) within the caller's org; an unshared
+    // tunnel, or any tunnel of another org, stays invisible (docs/roles.md: nothing crosses an org boundary).
     const shared =
-      canShareTunnel(owner, deps.memberSharing) && members.some((m) => m.record.shared === 'all');
+      owner.orgId === actor.orgId &&
+      canShareTunnel(owner, deps.memberSharing) &&
+      members.some((m) => m.record.shared === 'all');
     return { error: shared ? 'tunnel_forbidden' : 'tunnel_not_found' };
   }
   return { ownerId: owner.id, tunnelName: name, own: owner === actor };

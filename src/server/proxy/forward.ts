@@ -15,7 +15,7 @@ import {
   TLS_HEADER,
   withVia,
 } from '../../protocol/tunnel-protocol.js';
-import type { TunnelConnection } from '../registry/tunnel-connection.js';
+import type { Connection } from '../registry/tunnel-connection.js';
 import { sendError, answeredErrors, writeSocketError } from './error-response.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -36,7 +36,7 @@ function hasRequestBody(req: IncomingMessage): boolean {
 
 /** Absolute-form HTTP request -> HTTP/2 request stream -> response back to the browser. */
 export function forwardHttp(
-  conn: TunnelConnection,
+  conn: Connection,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
@@ -137,7 +137,7 @@ function pipeBoth(socket: Duplex, stream: ClientHttp2Stream): void {
 }
 
 function openPipe(
-  conn: TunnelConnection,
+  conn: Connection,
   authority: string,
   socket: Duplex,
   extra: Record<string, string>,
@@ -177,7 +177,7 @@ function openPipe(
 
 /** CONNECT host:port -> a byte pipe (TLS stays end to end between browser and app). */
 export function forwardConnect(
-  conn: TunnelConnection,
+  conn: Connection,
   authority: string,
   socket: Duplex,
   head: Buffer,
@@ -206,7 +206,7 @@ export function upgradeHead(req: IncomingMessage, url: URL): Buffer {
 
 /** Absolute-form upgrade (ws://): a byte pipe that starts with the request, rewritten to origin form. */
 export function forwardUpgrade(
-  conn: TunnelConnection,
+  conn: Connection,
   req: IncomingMessage,
   url: URL,
   socket: Duplex,
@@ -237,7 +237,7 @@ export function forwardUpgrade(
  * tunnel_stream_failed; later on, only a reset can tell it (as with any proxy connection that dies).
  */
 export function forwardSplice(
-  conn: TunnelConnection,
+  conn: Connection,
   authority: string,
   socket: Duplex,
   bytes: Buffer,

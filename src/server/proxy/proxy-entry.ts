@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../observability/log.js';
 import { RouteError, type Registry } from '../registry/registry.js';
-import type { TunnelConnection } from '../registry/tunnel-connection.js';
+import type { Connection } from '../registry/tunnel-connection.js';
 import { PROXY_AUTHENTICATE, sendError, answeredErrors, writeSocketError } from './error-response.js';
 import type { ServerMetrics } from '../metrics.js';
 import { isProxyErrorCode, proxyErrors, type ProxyErrorCode } from '../../protocol/errors.js';
@@ -82,7 +82,7 @@ interface RouteRequest {
   socket: { remoteAddress?: string | undefined; localPort?: number | undefined };
 }
 
-type Routed = { conn: TunnelConnection; own: boolean };
+type Routed = { conn: Connection; own: boolean };
 
 async function route(deps: ProxyEntryDeps, req: RouteRequest): Promise<Routed | Denied> {
   if (deps.authorizeByPort) {
@@ -140,7 +140,7 @@ function dispatch(
   deps: ProxyEntryDeps,
   req: RouteRequest,
   deny: (d: Denied) => void,
-  forward: (conn: TunnelConnection, retry?: () => void, own?: boolean) => void,
+  forward: (conn: Connection, retry?: () => void, own?: boolean) => void,
   retriesLeft = 2,
 ): void {
   route(deps, req).then(
@@ -160,7 +160,7 @@ function dispatch(
  * Where the tunnel's domain rules (sent by sc at creation, docs/routing.md) send a request for `host`: through
  * the tunnel, direct from the server, or nowhere (403 denied, the body naming host and rule).
  */
-function routeHost(deps: ProxyEntryDeps, conn: TunnelConnection, host: string): Route | Denied {
+function routeHost(deps: ProxyEntryDeps, conn: Connection, host: string): Route | Denied {
   const record = deps.registry.get(conn.tunnelId)?.record;
   if (!record) return { action: 'tunnel' };
   const rules = rulesOf(record);
@@ -172,7 +172,7 @@ function routeHost(deps: ProxyEntryDeps, conn: TunnelConnection, host: string): 
 }
 
 /** True when the tunnel has domain rules: its connections are not spliced, so every request is routed here. */
-function hasRules(deps: ProxyEntryDeps, conn: TunnelConnection): boolean {
+function hasRules(deps: ProxyEntryDeps, conn: Connection): boolean {
   const record = deps.registry.get(conn.tunnelId)?.record;
   if (!record) return false;
   const rules = rulesOf(record);
@@ -180,7 +180,7 @@ function hasRules(deps: ProxyEntryDeps, conn: TunnelConnection): boolean {
 }
 
 /** Whether a tunnelled CONNECT to `host` is resigned, by the tunnel's tls_resign/passthrough_domains. */
-function resigned(deps: ProxyEntryDeps, conn: TunnelConnection, host: string): boolean {
+function resigned(deps: ProxyEntryDeps, conn: Connection, host: string): boolean {
   const record = deps.registry.get(conn.tunnelId)?.record;
   if (!record) return true;
   const rules = rulesOf(record);

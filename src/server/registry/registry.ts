@@ -6,12 +6,13 @@
  * over members and connections alike and steers around slow ones. When every connection is at its stream limit,
  * requests wait in a FIFO queue for a bounded time, then fail with 503 tunnel_capacity.
  *
- * The registry is the seam for several server nodes later: the same interface backed by PostgreSQL heartbeats and
- * a node-to-node link.
+ * In a cluster (docs/cluster.md) the registry also holds other nodes' connections (RemoteConnection, kept in step
+ * with the store's leases by src/server/cluster/): a stream goes to a local connection with room first, and only
+ * then over the node link. Without a cluster there are no remote connections and nothing changes.
  */
 import type { TunnelRecord } from '../store/types.js';
 import type { ProxyErrorCode } from '../../protocol/errors.js';
-import type { TunnelConnection } from './tunnel-connection.js';
+import type { Connection } from './tunnel-connection.js';
 
 export class RouteError extends Error {
   constructor(readonly code: ProxyErrorCode) {
@@ -21,12 +22,12 @@ export class RouteError extends Error {
 
 export interface LiveTunnel {
   record: TunnelRecord;
-  conns: Set<TunnelConnection>;
+  conns: Set<Connection>;
 }
 
 interface Waiter {
   key: string;
-  resolve: (c: TunnelConnection) => void;
+  resolve: (c: Connection) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -40,10 +41,21 @@ export class Registry {
   /** When each tunnel lost its last connection (ms), for the grace period; cleared when it connects again. */
   private readonly lastDisconnect = new Map<string, number>();
 
-  constructor(private readonly queueTimeoutMs = 10_000) {}
+  /** Told when this node's own connections come and go (a cluster publishes them as leases). */
+  observer: { added(conn: Connection): void; removed(conn: Connection): void } | null = null;
+
+  /**
+   * @param queueTimeoutMs how long a request waits for a free stream slot
+   * @param waitForReconnect in a cluster: a request for a tunnel with no usable connection anywhere waits up to
+   *   queueTimeoutMs for one (its client is moving to another node) instead of failing at once
+   */
+  constructor(
+    private readonly queueTimeoutMs = 10_000,
+    private readonly waitForReconnect = false,
+  ) {}
 
   /** Adds a connection for a tunnel; the first one makes the tunnel live. */
-  addConnection(record: TunnelRecord, conn: TunnelConnection): void {
+  addConnection(record: TunnelRecord, conn: Connection): void {
     let live = this.tunnels.get(record.id);
     this.lastDisconnect.delete(record.id);
     if (!live) {
@@ -57,11 +69,13 @@ export class Registry {
     live.conns.add(conn);
     conn.onChange = () => this.wake();
     conn.onClose(() => this.removeConnection(conn));
+    if (!conn.viaNode) this.observer?.added(conn);
   }
 
-  removeConnection(conn: TunnelConnection): void {
+  removeConnection(conn: Connection): void {
     const live = this.tunnels.get(conn.tunnelId);
     if (!live || !live.conns.delete(conn)) return;
+    if (!conn.viaNode) this.observer?.removed(conn);
     if (live.conns.size === 0) this.forget(conn.tunnelId);
     this.wake();
   }
@@ -114,12 +128,10 @@ export class Registry {
     return [...this.tunnels.values()];
   }
 
-  private pick(
-    key: string,
-    extra?: Map<TunnelConnection, number>,
-  ): TunnelConnection | 'unavailable' | 'busy' {
+  private pick(key: string, extra?: Map<Connection, number>): Connection | 'unavailable' | 'busy' {
     const ids = this.byName.get(key);
-    let best: TunnelConnection | undefined;
+    let best: Connection | undefined;
+    let bestLoad = 0;
     let anyUsable = false;
     for (const id of ids ?? []) {
       for (const c of this.tunnels.get(id)?.conns ?? []) {
@@ -127,21 +139,47 @@ export class Registry {
         anyUsable = true;
         const load = c.openStreams + (extra?.get(c) ?? 0);
         if (load >= c.maxStreams) continue;
-        if (!best || load < best.openStreams + (extra?.get(best) ?? 0)) best = c;
+        // A connection on this node beats one behind the node link (no extra hop); then the fewest streams.
+        if (!best || (best.viaNode && !c.viaNode) || (best.viaNode === c.viaNode && load < bestLoad)) {
+          best = c;
+          bestLoad = load;
+        }
       }
     }
     return best ?? (anyUsable ? 'busy' : 'unavailable');
   }
 
   /**
-   * A connection for a new stream to tunnel `name` of `ownerId`. Rejects with RouteError tunnel_unavailable at
-   * once when no member has a usable connection, or tunnel_capacity after waiting `queueTimeoutMs` for a slot.
+   * A connection of this node for a stream another node sends over the node link: the least-loaded usable local
+   * one of tunnel `tunnelId` with room, or null (the sender then routes again).
    */
-  acquire(ownerId: string, name: string): Promise<TunnelConnection> {
+  localFor(tunnelId: string): Connection | null {
+    let best: Connection | null = null;
+    for (const c of this.tunnels.get(tunnelId)?.conns ?? []) {
+      if (c.viaNode || !c.usable || c.openStreams >= c.maxStreams) continue;
+      if (!best || c.openStreams < best.openStreams) best = c;
+    }
+    return best;
+  }
+
+  /** Connections held by this node (not other nodes' connections). */
+  localConnections(): Connection[] {
+    const out: Connection[] = [];
+    for (const t of this.tunnels.values()) for (const c of t.conns) if (!c.viaNode) out.push(c);
+    return out;
+  }
+
+  /**
+   * A connection for a new stream to tunnel `name` of `ownerId`. Rejects with RouteError tunnel_unavailable at
+   * once when no member has a usable connection (in a cluster: after waiting `queueTimeoutMs` for one), or
+   * tunnel_capacity after waiting `queueTimeoutMs` for a slot.
+   */
+  acquire(ownerId: string, name: string): Promise<Connection> {
     const key = nameKey(ownerId, name);
     const got = this.pick(key);
-    if (got === 'unavailable') return Promise.reject(new RouteError('tunnel_unavailable'));
-    if (got !== 'busy') return Promise.resolve(got);
+    if (got === 'unavailable' && !this.waitForReconnect)
+      return Promise.reject(new RouteError('tunnel_unavailable'));
+    if (got !== 'busy' && got !== 'unavailable') return Promise.resolve(got);
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         key,
@@ -149,7 +187,7 @@ export class Registry {
         reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((x) => x !== w);
-          reject(new RouteError('tunnel_capacity'));
+          reject(new RouteError(this.pick(key) === 'unavailable' ? 'tunnel_unavailable' : 'tunnel_capacity'));
         }, this.queueTimeoutMs),
       };
       this.waiters.push(w);
@@ -161,7 +199,7 @@ export class Registry {
     if (this.waiters.length === 0) return;
     const still: Waiter[] = [];
     // Streams handed out in this pass are opened a microtask later: count them so one free slot serves one waiter.
-    const extra = new Map<TunnelConnection, number>();
+    const extra = new Map<Connection, number>();
     for (const w of this.waiters) {
       const got = this.pick(w.key, extra);
       if (got === 'busy') {
@@ -169,7 +207,8 @@ export class Registry {
         continue;
       }
       clearTimeout(w.timer);
-      if (got === 'unavailable') w.reject(new RouteError('tunnel_unavailable'));
+      if (got === 'unavailable' && this.waitForReconnect) still.push(w);
+      else if (got === 'unavailable') w.reject(new RouteError('tunnel_unavailable'));
       else {
         extra.set(got, (extra.get(got) ?? 0) + 1);
         w.resolve(got);

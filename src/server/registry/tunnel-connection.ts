@@ -11,8 +11,38 @@ export interface KeepaliveConfig {
   timeoutMs: number;
 }
 
-export class TunnelConnection {
+/**
+ * What the registry routes to: a connection of `sc` on this node (TunnelConnection) or, in a cluster, one held
+ * by another node and reached over the node link (src/server/cluster/remote-connection.ts).
+ */
+export interface Connection {
+  readonly id: string;
+  readonly tunnelId: string;
+  readonly maxStreams: number;
+  /** Where the connection comes from: the client's address, or `node:<id>` for another node's connection. */
+  readonly remote: string;
+  /** True for a connection held by another node. */
+  readonly viaNode: boolean;
+  openStreams: number;
+  usable: boolean;
+  closed: boolean;
+  onChange: () => void;
+  onClose(fn: () => void): void;
+  request(headers: OutgoingHttpHeaders, endStream: boolean): ClientHttp2Stream;
+  control(op: ControlOp, body: unknown, timeoutMs?: number): Promise<boolean>;
+  drain(): void;
+  destroy(): void;
+}
+
+export class TunnelConnection implements Connection {
+  readonly viaNode = false;
   openStreams = 0;
+  /** Streams opened over this connection (one per proxied request, CONNECT or spliced connection). */
+  streamsTotal = 0;
+  /** Failed streams by X-Sluice-Error code (else the HTTP status), for the console's per-tunnel view. */
+  readonly errors = new Map<string, number>();
+  /** Bytes read and written on the socket, kept when it closes (tunnel-stats.ts). */
+  private finalBytes: { read: number; written: number } | null = null;
   /** Set once the client knows it is routable; cleared when either side starts to drain. */
   usable = false;
   closed = false;
@@ -29,7 +59,10 @@ export class TunnelConnection {
     readonly remote: string,
     private readonly log: Logger,
   ) {
-    session.on('close', () => this.markClosed());
+    session.on('close', () => {
+      this.finalBytes ??= this.bytes();
+      this.markClosed();
+    });
     session.on('error', (err) => this.log.debug('tunnel connection error', { conn: id, error: err }));
     // The client sends GOAWAY when it drains (SIGTERM): take no new streams, let in-flight ones finish.
     session.on('goaway', () => {
@@ -77,8 +110,17 @@ export class TunnelConnection {
   request(headers: OutgoingHttpHeaders, endStream: boolean): ClientHttp2Stream {
     const stream = this.session.request(headers, { endStream });
     this.openStreams++;
+    this.streamsTotal++;
+    let answered = false;
+    stream.once('response', (h) => {
+      answered = true;
+      const status = Number(h[':status']);
+      if (status >= 400) this.countError(String(h['x-sluice-error'] ?? status));
+    });
     stream.once('close', () => {
       this.openStreams--;
+      if (!answered && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR)
+        this.countError('tunnel_stream_failed');
       // A refused stream usually means the client is draining and its GOAWAY is still on the way: route elsewhere
       // for a moment; if no GOAWAY follows, the connection takes streams again.
       if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && this.usable) {
@@ -93,6 +135,23 @@ export class TunnelConnection {
       this.onChange();
     });
     return stream;
+  }
+
+  private countError(code: string): void {
+    if (this.errors.size < 64 || this.errors.has(code))
+      this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+  }
+
+  /** Bytes read from and written to the client over this connection's socket (TLS records included). */
+  bytes(): { read: number; written: number } {
+    if (this.finalBytes) return this.finalBytes;
+    try {
+      const socket = this.session.socket as { bytesRead?: number; bytesWritten?: number } | undefined;
+      return { read: socket?.bytesRead ?? 0, written: socket?.bytesWritten ?? 0 };
+    } catch {
+      // The session's socket proxy throws once the socket is gone.
+      return { read: 0, written: 0 };
+    }
   }
 
   /** Sends a control message; resolves when the client acknowledged it (or failed). */
@@ -146,6 +205,7 @@ export class TunnelConnection {
 
   private markClosed(): void {
     if (this.closed) return;
+    this.finalBytes ??= this.bytes();
     this.closed = true;
     this.usable = false;
     clearInterval(this.keepaliveTimer);

@@ -1,10 +1,11 @@
 /**
- * A small REST router: exact segments and `:param` captures, Basic auth resolved once per request, JSON in and
- * out, and one error shape `{"error": message, "code": stable_code}` for everything that goes wrong.
+ * A small REST router: exact segments and `:param` captures, Basic auth resolved once per request (or the web
+ * console's session cookie instead, src/server/console/), JSON in and out, and one error shape
+ * `{"error": message, "code": stable_code}` for everything that goes wrong.
  */
 import { clientAddress } from '../proxy/client-address.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Account } from '../store/types.js';
+import { StoreUnavailableError, type Account } from '../store/types.js';
 
 export class RestError extends Error {
   constructor(
@@ -39,6 +40,12 @@ export type Authenticator = (
   key: string,
   remoteIp: string,
 ) => Promise<Account | { retryAfter: number } | null>;
+
+/**
+ * The console's session as an alternative to Basic auth (src/server/console/session.ts): the account, `null`
+ * when the request carries no session, or a RestError (expired session, failed CSRF check) to answer instead.
+ */
+export type SessionAuthenticator = (req: IncomingMessage) => Promise<Account | null>;
 
 interface Route {
   method: string;
@@ -104,6 +111,7 @@ export function sendJson(
 export function createRouter(
   authenticate: Authenticator,
   trustedProxies: ReadonlySet<string> = new Set(),
+  session?: SessionAuthenticator,
 ): Router & {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 } {
@@ -150,16 +158,25 @@ export function createRouter(
           let account: Account | null = null;
           if (route.auth === 'required') {
             const creds = basicCredentials(req.headers.authorization);
-            const got = creds ? await authenticate(creds.user, creds.key, remoteIp) : null;
+            if (!creds && req.headers.authorization === undefined && session) {
+              const viaSession = await session(req);
+              if (viaSession) account = viaSession;
+            }
+            const got = account ?? (creds ? await authenticate(creds.user, creds.key, remoteIp) : null);
             if (got && 'retryAfter' in got) {
               throw new RestError(429, 'rate_limited', 'too many failed authentication attempts', {
                 'retry-after': String(got.retryAfter),
               });
             }
             if (!got) {
-              throw new RestError(401, 'unauthorized', 'Not authorized: wrong username or access key', {
-                'www-authenticate': 'Basic realm="sluice"',
-              });
+              // No Basic challenge for a page's fetch (the console): the browser would show its own dialog.
+              const fetched = (req.headers['sec-fetch-mode'] ?? 'navigate') !== 'navigate';
+              throw new RestError(
+                401,
+                'unauthorized',
+                'Not authorized: wrong username or access key',
+                fetched ? {} : { 'www-authenticate': 'Basic realm="sluice"' },
+              );
             }
             account = got;
           }
@@ -178,6 +195,16 @@ export function createRouter(
       } catch (err) {
         if (err instanceof RestError)
           return sendJson(res, err.status, { error: err.message, code: err.code }, err.headers);
+        if (err instanceof StoreUnavailableError) {
+          // The detail (which database, why) goes to the log only; the caller learns to retry.
+          sendJson(
+            res,
+            503,
+            { error: 'the store is unavailable; retry later', code: 'store_unavailable' },
+            { 'retry-after': '5', 'x-sluice-error': 'store_unavailable' },
+          );
+          throw err;
+        }
         sendJson(res, 500, { error: 'internal error', code: 'internal' });
         throw err;
       }

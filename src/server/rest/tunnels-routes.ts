@@ -31,6 +31,8 @@ export interface TunnelRoutesDeps {
   log: Logger;
   /** The tunnel edge as clients must dial it, and the host name reported as `host`. */
   edgeAddress: () => string;
+  /** In a cluster: the nodes clients may connect to one by one (the `nodes` field of a created tunnel). */
+  clusterNodes?: () => { id: string; edge_address: string }[];
   publicHost: string;
   version: string;
   /** TLS resigning's CA certificate, served to anyone who asks (it is public; its key never leaves the data dir). */
@@ -106,6 +108,12 @@ export function parseCreateBody(raw: unknown): CreateTunnelInput {
   return input;
 }
 
+/** `nodes`: each cluster node's public edge address (docs/cluster.md); absent on a single node. */
+function nodesField(deps: TunnelRoutesDeps): { nodes?: { id: string; edge_address: string }[] } {
+  const nodes = deps.clusterNodes?.() ?? [];
+  return nodes.length ? { nodes } : {};
+}
+
 export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): void {
   const { store, registry, tunnels, memberSharing } = deps;
   const mayUse = (me: Account, t: TunnelRecord, owner: Account): boolean =>
@@ -169,6 +177,7 @@ export function registerTunnelRoutes(router: Router, deps: TunnelRoutesDeps): vo
       body: {
         ...view(record),
         edge_address: deps.edgeAddress(),
+        ...nodesField(deps),
         connection_token: token,
         messages: { fatal: [], info, warning },
       },

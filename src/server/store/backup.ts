@@ -130,3 +130,25 @@ export async function restoreDataDir(from: string, dir: string, force: boolean):
   }
   return manifest;
 }
+
+/** The files every node of a cluster on a shared store must have alike (docs/cluster.md). */
+export const SHARED_FILES = [SECRET_FILE, 'ca.pem', 'ca-key.pem'];
+
+/**
+ * Makes the shared state of a new cluster in the new directory `out`: a server secret and a CA (mode 0600), to be
+ * put in one secret store and mounted into every node's data directory.
+ */
+export async function initSharedState(out: string): Promise<string> {
+  if (!(await isEmptyDir(out))) throw new BackupError(`${out} exists and is not empty; name a new directory`);
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  await chmod(out, 0o700);
+  const { loadOrCreateSecret } = await import('../accounts/server-secret.js');
+  const { loadOrCreatePki } = await import('../pki/ca.js');
+  await loadOrCreateSecret(out);
+  const pki = await loadOrCreatePki(out, ['localhost']);
+  // Only what nodes share: each node issues its own server certificate from the CA.
+  for (const name of await readdir(out))
+    if (!SHARED_FILES.includes(name)) await rm(join(out, name), { recursive: true, force: true });
+  for (const name of SHARED_FILES) await chmod(join(out, name), 0o600);
+  return pki.fingerprint;
+}

@@ -1,9 +1,9 @@
 /**
  * The Store over any Kysely dialect. SQL here stays within what SQLite and PostgreSQL share (no RETURNING, no
- * upserts, JSON kept as text), so a PostgreSQL store is this class with another dialect and migrations run.
+ * upserts, JSON kept as text), so the PostgreSQL store (postgres-store.ts) is this class with another dialect.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { DEFAULT_ORG_ID } from './migrations.js';
 import type {
   AccessKeysTable,
@@ -514,6 +514,10 @@ export class KyselyStore implements Store {
       const r = await trx.updateTable('settings').set({ value }).where('key', '=', key).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) await trx.insertInto('settings').values({ key, value }).execute();
     });
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
   }
 
   close(): Promise<void> {

@@ -135,6 +135,31 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
     },
   },
+  // Cluster mode (docs/cluster.md, decisions/0015): the nodes sharing this store and which node holds which
+  // tunnel connection, each row with an expiry (ms since the epoch) that its node's heartbeat pushes ahead.
+  '0004_cluster': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('cluster_nodes')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('link_address', 'varchar(300)', (c) => c.notNull())
+        .addColumn('public_address', 'varchar(300)', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('draining', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('cluster_leases')
+        .addColumn('conn_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('tunnel_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('node_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('max_streams', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('cluster_leases_node').on('cluster_leases').column('node_id').execute();
+      await db.schema.createIndex('cluster_leases_tunnel').on('cluster_leases').column('tunnel_id').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -2,7 +2,8 @@
  * The embedded store: one SQLite file DIR/sluice.db through better-sqlite3, in WAL mode so `sc-server admin`
  * can read and write while the server runs, with a busy timeout so their writes wait instead of failing.
  */
-import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -16,6 +17,62 @@ export const STORE_FILE = 'sluice.db';
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing (ms). */
   busyTimeoutMs?: number;
+  /**
+   * The server's open: take DIR/server.lock so a second server on the same directory refuses to start.
+   * `sc-server admin` opens without it and keeps working beside a running server.
+   */
+  exclusive?: boolean;
+}
+
+/** The lock file a running server holds in its data directory. */
+export const LOCK_FILE = 'server.lock';
+
+/** Another server already uses the data directory (the embedded store is one process's). */
+export class StoreInUseError extends Error {
+  override name = 'StoreInUseError';
+}
+
+/**
+ * Takes DIR/server.lock: a small SQLite file held in exclusive locking mode for the life of the server, so the
+ * lock is the kernel's (a POSIX lock, as SQLite's own) and ends with the process however it ends, SIGKILL
+ * included, and holds across containers sharing the volume on one host. A second server finds it busy and is
+ * refused. Returns its release.
+ */
+export async function lockDataDir(Database: typeof BetterSqlite3, dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    let db: BetterSqlite3.Database | undefined;
+    try {
+      db = new Database(path, { timeout: 0 });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('create table if not exists holder (pid integer, host text, since integer)');
+      // The first write takes the exclusive lock, which EXCLUSIVE mode keeps until the connection closes.
+      db.transaction(() => {
+        db!.prepare('delete from holder').run();
+        db!.prepare('insert into holder values (?, ?, ?)').run(process.pid, hostname(), Date.now());
+      })();
+      const held = db;
+      return () => {
+        held.close();
+        return Promise.resolve();
+      };
+    } catch (err) {
+      db?.close();
+      const code = (err as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB' && attempt === 0) {
+        await rm(path, { force: true }); // an older release's plain-text lock file
+        continue;
+      }
+      if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') throw err;
+      const { runningServerPid } = await import('./backup.js');
+      const pid = await runningServerPid(dir);
+      throw new StoreInUseError(
+        `data directory ${dir} is in use by another sc-server${pid ? ` (pid ${pid})` : ''}: the embedded store ` +
+          'serves one server process; stop that one, choose another --data-dir, or use a shared ' +
+          '--store postgres://... for several nodes (docs/cluster.md)',
+      );
+    }
+  }
 }
 
 /** The native SQLite driver is missing or does not load on this platform or Node version. */
@@ -47,7 +104,14 @@ async function loadDriver(): Promise<typeof BetterSqlite3> {
 export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}): Promise<Store> {
   const Database = await loadDriver();
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const sqlite = new Database(join(dir, STORE_FILE));
+  const unlock = opts.exclusive ? await lockDataDir(Database, dir) : () => Promise.resolve();
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new Database(join(dir, STORE_FILE));
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
   try {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
@@ -56,6 +120,7 @@ export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}
     sqlite.pragma('synchronous = NORMAL');
   } catch (err) {
     sqlite.close();
+    await unlock();
     throw err;
   }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -63,10 +128,14 @@ export async function openSqliteStore(dir: string, opts: SqliteStoreOptions = {}
     await migrateToLatest(db as Kysely<unknown>);
   } catch (err) {
     await db.destroy();
+    await unlock();
     throw err;
   }
   await secureDataDir(dir);
-  return new KyselyStore(db);
+  return new KyselyStore(db, async () => {
+    await db.destroy();
+    await unlock();
+  });
 }
 
 /**

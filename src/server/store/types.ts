@@ -1,6 +1,6 @@
 /**
- * The storage contract of sc-server. The embedded implementation (SQLite through Kysely) lives beside this file;
- * a PostgreSQL one can follow without changing callers. All methods are async for that reason.
+ * The storage contract of sc-server: the embedded SQLite store and the shared PostgreSQL one (both KyselyStore,
+ * beside this file) implement it, so callers do not know which they have. All methods are async for that reason.
  */
 
 export type Role = 'org_admin' | 'team_admin' | 'team_member' | 'service_account';
@@ -175,10 +175,22 @@ export interface Store {
   // server settings (secret key for keyed hashes, CA paths...)
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /** Resolves when the database answers a trivial query (readiness); throws StoreUnavailableError when not. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A write that would break a uniqueness rule (username, org name, team name in its org). */
 export class StoreConflictError extends Error {
   readonly code = 'conflict';
+}
+
+/**
+ * The database cannot be reached now (down, restarting, network, pool exhausted past the connect timeout, a
+ * statement timeout). Callers answer 503 `store_unavailable`; the write did not happen or its outcome is unknown
+ * to this caller, never acknowledged. The message names the store without its password.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'store_unavailable';
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../observability/log.js';
 import type { Registry } from '../registry/registry.js';
-import type { TunnelConnection } from '../registry/tunnel-connection.js';
+import type { Connection } from '../registry/tunnel-connection.js';
 import type { Account, NewTunnel, Store, TunnelRecord } from '../store/types.js';
 
 /** What a client asks for when it creates a tunnel (the SC5 create body, parsed). */
@@ -142,10 +142,7 @@ export class TunnelService {
     void this.notifyAndDrain(conns, { reason, message });
   }
 
-  private async notifyAndDrain(
-    conns: TunnelConnection[],
-    msg: { reason: string; message: string },
-  ): Promise<void> {
+  private async notifyAndDrain(conns: Connection[], msg: { reason: string; message: string }): Promise<void> {
     // One acknowledged message is enough: the client stops as a whole.
     for (const c of conns) if (await c.control('shutdown', msg, 2000)) break;
     for (const c of conns) c.drain();

@@ -47,7 +47,7 @@ test('configuration errors: exit 2, one line naming flag and source, nothing on 
     [
       [...BASE, '--rest-url', 'https://x/rest/v1', '--proxy-sauce-enable-kerberos-auth'],
       {},
-      /^sc: flag --proxy-sauce-enable-kerberos-auth: not supported yet/m,
+      /^sc: --proxy-sauce-enable-kerberos-auth needs --proxy-sauce/m,
     ],
     [[...BASE, '--rest-url', 'https://x/rest/v1', '-T', 'a', '-D', 'b'], {}, /cannot be used together/],
     [

@@ -176,6 +176,7 @@ function loadChart(name: string): Chart {
 for (const [chartName, base] of [
   ['sc', 'client'],
   ['sc-server', 'server'],
+  ['sc-server', 'server-postgres'],
 ] as const) {
   test(`helm chart ${chartName}: every value documented and used, every template value defined`, () => {
     const chart = loadChart(chartName);

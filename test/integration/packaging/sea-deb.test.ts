@@ -4,7 +4,7 @@
  * tunnel end to end, and both systemd units checked by `systemd-analyze verify` against those programs.
  */
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -49,6 +49,22 @@ test('the single executable runs without node: version with the commit, run --he
   assert.doesNotMatch(bad.stderr, /^\s+at /m);
   // No "experimental feature" warning on every start.
   assert.doesNotMatch(run(sea, ['version'], noNode).stderr, /ExperimentalWarning|single executable/i);
+});
+
+test('the single executable carries the --pac worker and QuickJS: alone in its directory, it compiles a PAC', async () => {
+  // Nothing beside the executable: the worker and the WebAssembly must come from inside it (SEA assets).
+  const exe = join(await tempDir('sluice-sea-alone-'), 'sc');
+  copyFileSync(sea, exe);
+  chmodSync(exe, 0o755);
+  const args = ['run', '-u', 'pac', '-k', 'pac-test-key', '-r', 'us-west', '-i', 'pac'];
+  // The PAC compiles before sc contacts any server, so this port is never dialled.
+  args.push('--rest-url', 'https://127.0.0.1:1/rest/v1');
+  const bad = run(exe, [...args, '--pac', 'data:,function FindProxyForURL(u, h) { return "DIRECT"'], {
+    PATH: '/nonexistent',
+  });
+  assert.equal(bad.status, 2, bad.stdout + bad.stderr);
+  assert.match(bad.stdout + bad.stderr, /--pac: the PAC script does not compile/);
+  assert.doesNotMatch(bad.stdout + bad.stderr, /PAC worker failed|Cannot find module/);
 });
 
 test('build:deb makes sluice-sc and sluice-sc-server with units, conffiles and docs', (t) => {
@@ -184,6 +200,9 @@ test('programs installed from the debs carry a tunnel end to end', async (t) => 
       String(info['ca_cert']),
       '--proxy-localhost',
       'allow',
+      // The installed single executable evaluates a PAC for every request (its worker is a SEA asset).
+      '--pac',
+      'data:,function FindProxyForURL(url, host) { return "DIRECT"; }',
     ],
     { PATH: '/usr/bin:/bin', HOME: data },
   );

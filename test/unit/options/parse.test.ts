@@ -298,16 +298,12 @@ test('mutually exclusive pairs are refused, naming both flags and sources', () =
 
 test('flags whose behaviour is not there yet: validated, then refused', () => {
   const cases: [string[], RegExp][] = [
-    [['--proxy-sauce-enable-kerberos-auth'], /^flag --proxy-sauce-enable-kerberos-auth: not supported yet/],
-    [['--kerberos-user-name', 'bob'], /^flag --kerberos-user-name: not supported yet/],
-    [['--kerberos-enabled-hosts', 'intranet'], /^flag --kerberos-enabled-hosts: not supported yet/],
-    [['--kerberos-run-diagnostics'], /^flag --kerberos-run-diagnostics: not supported yet/],
     [['--address', 'localhost:8080'], /^flag --address: not supported yet/],
   ];
   for (const [argv, re] of cases) refused(() => parse(argv), re);
   refused(
-    () => parse([], { SAUCE_KERBEROS_USER_NAME: 'x' }),
-    /not supported yet \(set from env SAUCE_KERBEROS_USER_NAME\)/,
+    () => parse([], { SAUCE_ADDRESS: 'localhost:8080' }),
+    /not supported yet \(set from env SAUCE_ADDRESS\)/,
   );
   // Syntax first: a bad value is reported as bad, not as unsupported.
   refused(
