@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, tempDir, waitFor, type Proc } from '../harness/processes.js';
 import { LOOPBACK, type Endpoint, type Placement } from './anchor.js';
@@ -24,6 +25,16 @@ const mainsOf = (d: string | undefined) =>
     ? { server: join(d, 'src/server/cli/main.js'), client: join(d, 'src/client/cli/main.js') }
     : { server: SERVER_MAIN, client: CLIENT_MAIN };
 const USER = 'bench';
+
+/**
+ * The bench's CONNECT workloads carry plain HTTP or raw bytes inside CONNECT (no TLS), and mean the raw pipe: on
+ * builds that resign TLS by default (docs/decisions/0016-tls-resigning.md) they say --tls-passthrough-domains.
+ * Older builds (A/B runs) have no resigning and refuse the flag, so it is passed only where it exists.
+ */
+const passthroughArgs = (d: string | undefined): string[] =>
+  existsSync(join(dirname(dirname(dirname(mainsOf(d).client))), 'server/proxy/resign.js'))
+    ? ['--tls-passthrough-domains', '.*']
+    : [];
 
 /**
  * Extra node flags for sc and sc-server, e.g. `--cpu-prof --cpu-prof-dir=DIR` when profiling (set by
@@ -117,6 +128,7 @@ export async function startSluiceClient(
       'allow',
       '--api-address',
       `${LOOPBACK}:0`,
+      ...passthroughArgs(distDir),
       ...extra,
       // SLUICE_BENCH_CLIENT_ARGS="--tunnel-connections 2" to A/B an sc setting.
       ...(process.env.SLUICE_BENCH_CLIENT_ARGS ?? '').split(' ').filter(Boolean),

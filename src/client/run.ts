@@ -230,7 +230,6 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
     control.info('please wait for the ready line before running your tests');
     // One trust store for every TLS connection: parsing ~150 root certificates per connection cost more CPU at
     // start than the whole handshake.
-    const cacerts = await loadCaCerts(opts.cacertFile);
     const secureContext = await trustContext(opts.cacertFile);
     // Kerberos (docs/kerberos.md): loaded only when a flag asks for it; a wrong keytab or an expired ticket stops
     // sc here, before a tunnel exists.
@@ -297,7 +296,7 @@ export function startClient(opts: RunOptions, deps: ClientDeps): ClientHandle {
         onRetry: onDialRetry,
         // Resigned HTTPS: sc verifies the real site against the system's CA files, Node's roots and --cacert-file.
         targetTls: {
-          secureContext: targetSecureContext(cacerts),
+          secureContext: targetSecureContext(await loadCaCerts(opts.cacertFile)),
           handshakeTimeoutMs: opts.httpTlsHandshakeTimeout,
           keylog,
         },

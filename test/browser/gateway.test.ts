@@ -173,6 +173,9 @@ before(async () => {
   const ca = await testCa();
   const tlsFile = join(dir, 'app-tls.json');
   await writeFile(tlsFile, JSON.stringify({ certPem: ca.certPem, keyPem: ca.keyPem }));
+  // sc verifies the app's certificate itself when the server resigns the browser's TLS (the default).
+  const appCaFile = join(dir, 'app-ca.pem');
+  await writeFile(appCaFile, ca.caPem);
   const chromedriver = new NsProcess('chromedriver', ns.cloud, 'chromedriver', [
     `--port=${CHROMEDRIVER_PORT}`,
     '--allowed-ips=127.0.0.1',
@@ -200,7 +203,7 @@ before(async () => {
       ns.cloudAddr,
       '--webdriver-upstream',
       `http://127.0.0.1:${CHROMEDRIVER_PORT}`,
-      // The private app's certificate key stands in for the resigning key (decision 0008).
+      // The private app's own key too, for CONNECTs that are not resigned (resigned ones show the resigning key).
       '--webdriver-trust-spki',
       spkiHash(ca.certPem),
       '--webdriver-new-session-timeout',
@@ -288,6 +291,8 @@ before(async () => {
       info.ca_cert,
       '--proxy-localhost',
       'allow',
+      '--cacert-file',
+      appCaFile,
       '--tunnel-connections',
       '2',
       ...extra,
@@ -334,7 +339,7 @@ describe('WebDriver gateway with real Chromium', () => {
     assert.deepEqual(await upstreamSessions(), []);
   });
 
-  it('selenium-webdriver over https://localhost: the certificate is accepted by its key (SPKI), not by ignoring errors', async () => {
+  it('selenium-webdriver over https://localhost, resigned: the leaf is accepted by its key (SPKI), not by ignoring errors', async () => {
     const r = await selenium(
       'alice',
       { tunnelIdentifier: 'alice-app' },

@@ -45,5 +45,7 @@ export function egressDialer(
     secureContext,
     credentials: proxyCredentials(opts.auth),
     negotiate,
+    // --auth entries also give upstream proxies their credentials (SC5's matching order).
+    credentials: proxyCredentials(opts.auth),
   });
 }
