@@ -43,7 +43,6 @@ export function egressDialer(
     proxy: opts.proxy ? parseProxyUrl(opts.proxy) : undefined,
     pac,
     secureContext,
-    credentials: proxyCredentials(opts.auth),
     negotiate,
     // --auth entries also give upstream proxies their credentials (SC5's matching order).
     credentials: proxyCredentials(opts.auth),
