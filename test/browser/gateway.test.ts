@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spkiHash } from '../../src/server/gateway/resign-key.js';
@@ -19,6 +19,7 @@ import {
   SERVER_MAIN,
   tempDir,
   testCa,
+  startPostgres,
   waitFor,
 } from '../kit/index.js';
 import { makeNamespaces, NsProcess, runIn, type Namespaces } from './netns.js';
@@ -33,6 +34,8 @@ interface Env {
   ns: Namespaces;
   dir: string;
   data: string;
+  /** The PostgreSQL store both server nodes share (the embedded one serves one process). */
+  store: string;
   caCert: string;
   restPort: number;
   server: NsProcess;
@@ -146,9 +149,11 @@ const numJobs = async (user: string, tunnel: string): Promise<number> =>
   ).jobs_running;
 
 function admin(args: string[]): string {
-  return execFileSync(process.execPath, [SERVER_MAIN, 'admin', ...args, '--data-dir', env.data, '--json'], {
-    encoding: 'utf8',
-  });
+  return execFileSync(
+    process.execPath,
+    [SERVER_MAIN, 'admin', ...args, '--data-dir', env.data, '--store', env.store, '--json'],
+    { encoding: 'utf8' },
+  );
 }
 
 before(async () => {
@@ -162,6 +167,9 @@ before(async () => {
   const ns = makeNamespaces();
   const dir = await tempDir('sluice-gw-');
   const data = join(dir, 'data');
+  // Through its Unix socket: the servers run in the cloud namespace, PostgreSQL in ours.
+  const pg = await startPostgres();
+  const store = pg.socketUrl(await pg.newDatabase('gateway'));
   const ca = await testCa();
   const tlsFile = join(dir, 'app-tls.json');
   await writeFile(tlsFile, JSON.stringify({ certPem: ca.certPem, keyPem: ca.keyPem }));
@@ -180,6 +188,8 @@ before(async () => {
       'start',
       '--data-dir',
       data,
+      '--store',
+      store,
       '--rest-address',
       '0.0.0.0:0',
       '--edge-address',
@@ -222,6 +232,7 @@ before(async () => {
     ns,
     dir,
     data,
+    store,
     caCert: info.ca_cert,
     restPort,
     server,
@@ -549,11 +560,18 @@ describe('WebDriver gateway: a session on a tunnel', () => {
   });
 
   it('a second server node on the same store relays the session that the first one started', async () => {
+    // Its own data dir with the first node's server secret and CA (what nodes share besides the store).
+    const data2 = join(env.dir, 'data2');
+    await mkdir(data2, { mode: 0o700 });
+    for (const f of ['server-secret', 'ca.pem', 'ca-key.pem'])
+      await copyFile(join(env.data, f), join(data2, f));
     const second = new NsProcess('sc-server 2', env.ns.cloud, process.execPath, [
       SERVER_MAIN,
       'start',
       '--data-dir',
-      env.data,
+      data2,
+      '--store',
+      env.store,
       '--rest-address',
       '127.0.0.1:0',
       '--edge-address',
@@ -564,7 +582,7 @@ describe('WebDriver gateway: a session on a tunnel', () => {
       `http://127.0.0.1:${CHROMEDRIVER_PORT}`,
     ]);
     await second.waitForLog(/sc-server listening/);
-    const json = JSON.parse(await readFile(join(env.data, 'server.json'), 'utf8')) as {
+    const json = JSON.parse(await readFile(join(data2, 'server.json'), 'utf8')) as {
       rest_url: string;
       pid: number;
     };

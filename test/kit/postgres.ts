@@ -16,6 +16,11 @@ export interface Postgres {
   port: number;
   /** A URL of a new, empty database (each test its own). */
   newDatabase(prefix?: string): Promise<string>;
+  /**
+   * The same database through the server's Unix socket (`?host=<dir>`): reachable from processes in another
+   * network namespace, which cannot reach this one's 127.0.0.1.
+   */
+  socketUrl(url: string): string;
   /** Stops the server (fast shutdown: connections are cut); start() brings it back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -123,6 +128,9 @@ export async function startPostgres(): Promise<Postgres> {
       const name = `${prefix}_${process.pid}_${++n}`;
       run('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name]);
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    socketUrl(u: string) {
+      return `${u}${u.includes('?') ? '&' : '?'}host=${encodeURIComponent(dir)}`;
     },
     stop() {
       if (running) {
