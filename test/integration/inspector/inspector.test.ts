@@ -102,7 +102,15 @@ async function traffic(splice: boolean): Promise<void> {
   const name = splice ? 'insp-spliced' : 'insp-per-request';
   const client = await startClient(server, {
     tunnelName: name,
-    args: ['--inspector', '--auth', `site:${SITE_PASSWORD}@127.0.0.1:${appPort}`],
+    // The CONNECT below is a raw pipe (TCP echo): no resigning, except for the --auth host (always resigned),
+    // which is why the pipe goes to localhost rather than 127.0.0.1.
+    args: [
+      '--inspector',
+      '--auth',
+      `site:${SITE_PASSWORD}@127.0.0.1:${appPort}`,
+      '--tls-passthrough-domains',
+      '.*',
+    ],
   });
   const auth = { username: server.admin.username, accessKey: server.admin.accessKey, tunnel: name };
   const app = `http://127.0.0.1:${appPort}`;
@@ -127,7 +135,7 @@ async function traffic(splice: boolean): Promise<void> {
   const refused = await proxyRequest(server, auth, { url: `http://127.0.0.1:${await closedPort()}/gone` });
   assert.equal(refused.status, 502);
   assert.equal(refused.headers['x-sluice-error'], 'dial_refused');
-  const tunnel = await connectThroughProxy(server, echo.host, auth);
+  const tunnel = await connectThroughProxy(server, `localhost:${echo.port}`, auth);
   tunnel.write('ping!');
   await new Promise<void>((resolve) => tunnel.once('data', () => resolve()));
   tunnel.end();
@@ -208,7 +216,7 @@ async function traffic(splice: boolean): Promise<void> {
   assert.equal(failed.response.status, 502);
   assert.equal(failed._error, 'dial_refused');
 
-  assert.equal(connect.request.url, `https://${echo.host}/`);
+  assert.equal(connect.request.url, `https://localhost:${echo.port}/`);
   assert.equal(connect._route, 'direct');
   assert.equal(connect._bytesUp, 5);
   assert.equal(connect._bytesDown, 5);
