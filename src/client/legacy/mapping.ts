@@ -195,8 +195,6 @@ export const LEGACY_FLAGS: readonly LegacyFlag[] = [
       to: 'tls-passthrough-domains',
       note: 'Host patterns become anchored rules.',
       transform: hostRules('tls-passthrough-domains'),
-      whileUnsupported:
-        'this sc never re-signs TLS yet (docs/architecture.md), so every host already passes through untouched',
     },
   },
   {
