@@ -22,3 +22,4 @@ export * from './legacy.js';
 export * from './silent-port.js';
 export * from './kdc.js';
 export * from './resign.js';
+export * from './daemon.js';

@@ -5,7 +5,7 @@
  * the `kerberos` package's acceptor side. Service principals are HTTP/localhost: clients address them as
  * `localhost`. Every process stops and every file goes in cleanup().
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -13,6 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { onCleanup, tempDir, waitFor } from './cleanup.js';
+import { freePort, listening, spawnDaemon } from './daemon.js';
 
 const SBIN = ['/usr/sbin', '/usr/bin'];
 const tool = (name: string): string | undefined => SBIN.map((d) => join(d, name)).find((p) => existsSync(p));
@@ -43,24 +44,6 @@ export function kerberosMissing(): string | undefined {
   return need.length ? `Kerberos tests need ${need.join(', ')}: run scripts/setup-debian.sh` : undefined;
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { env, timeout: 20_000 }, (err, stdout, stderr) => {
@@ -68,22 +51,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<strin
       else resolve(`${stdout}${stderr}`);
     });
   });
-}
-
-/** A long-running child in its own process group, killed (group and all) in cleanup. */
-function daemon(cmd: string, args: string[], env: NodeJS.ProcessEnv): { output: () => string } {
-  let out = '';
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  onCleanup(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      process.kill(-proc.pid!, 'SIGKILL');
-      await exited;
-    }
-  });
-  return { output: () => out };
 }
 
 export interface Kdc {
@@ -160,7 +127,7 @@ export async function startKdc(realm = 'SLUICE.TEST'): Promise<Kdc> {
   await chmod(krb5Conf, 0o644);
   const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: krb5Conf, KRB5_KDC_PROFILE: kdcConf };
   await run(tool('kdb5_util')!, ['create', '-s', '-P', 'throwaway-master-key', '-r', realm], env);
-  const { output } = daemon(tool('krb5kdc')!, ['-n'], env);
+  const { output } = spawnDaemon(tool('krb5kdc')!, ['-n'], env);
   await waitFor(
     `krb5kdc on 127.0.0.1:${port}`,
     async () => (await listening(port)) || undefined,
@@ -248,7 +215,7 @@ export async function startNegotiateSquid(kdc: Kdc, keytab: string): Promise<Neg
       '',
     ].join('\n'),
   );
-  const { output } = daemon('/usr/sbin/squid', ['-N', '-f', conf], {
+  const { output } = spawnDaemon('/usr/sbin/squid', ['-N', '-f', conf], {
     ...process.env,
     KRB5_CONFIG: kdc.krb5Conf,
   });

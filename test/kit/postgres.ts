@@ -6,9 +6,9 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { onCleanup, tempDir } from './cleanup.js';
+import { freePort } from './daemon.js';
 
 export interface Postgres {
   /** postgres://postgres@127.0.0.1:PORT/postgres (trust auth: any password is accepted). */
@@ -41,17 +41,6 @@ export function postgresBinDir(): string | null {
 /** Why PostgreSQL tests cannot run here (for `{ skip }`), or false when they can. */
 export function postgresMissing(): string | false {
   return postgresBinDir() ? false : 'PostgreSQL is not installed (scripts/setup-debian.sh installs it)';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const live = new Set<() => void>();

@@ -9,9 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chown, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { cleanup, onCleanup, sleep, tempDir, waitFor } from '../../kit/index.js';
+import { cleanup, freePort, onCleanup, sleep, tempDir, waitFor } from '../../kit/index.js';
 import {
   buildImages,
   containerCleanup,
@@ -48,17 +47,6 @@ before(async () => {
   await requirePodman();
   images = await buildImages();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
 
 interface ServerJson {
   rest_url: string;

@@ -23,7 +23,7 @@ import {
   tempDir,
   type TestServer,
 } from '../../kit/index.js';
-import { startSquid, startTinyproxy } from '../upstream/proxies.js';
+import { startSquid, startTinyproxy } from '../../kit/proxies.js';
 
 after(cleanup);
 

@@ -30,7 +30,7 @@ import {
   waitFor,
   type TestServer,
 } from '../../kit/index.js';
-import { startSquid } from '../upstream/proxies.js';
+import { startSquid } from '../../kit/proxies.js';
 
 after(cleanup);
 

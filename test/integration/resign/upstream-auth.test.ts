@@ -19,7 +19,7 @@ import {
   tlsThroughConnect,
   type TestServer,
 } from '../../kit/index.js';
-import { startTinyproxy } from '../upstream/proxies.js';
+import { startTinyproxy } from '../../kit/proxies.js';
 
 after(cleanup);
 

@@ -21,7 +21,13 @@ import {
   type TestServer,
   waitFor,
 } from '../../kit/index.js';
-import { startDante, startSocks5, startSquid, startTinyproxy, startTlsConnectProxy } from './proxies.js';
+import {
+  startDante,
+  startSocks5,
+  startSquid,
+  startTinyproxy,
+  startTlsConnectProxy,
+} from '../../kit/proxies.js';
 
 after(cleanup);
 

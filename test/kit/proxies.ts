@@ -2,52 +2,20 @@
  * Real upstream proxies for the tests, on 127.0.0.1 port 0-style free ports, each allowing only loopback
  * destinations: squid (access log in a file) and tinyproxy (optional BasicAuth; its log on stderr).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { join } from 'node:path';
-import { onCleanup, tempDir, testCa, waitFor } from '../../kit/index.js';
+import { onCleanup, tempDir, waitFor } from './cleanup.js';
+import { freePort, listening, spawnDaemon } from './daemon.js';
+import { testCa } from './test-ca.js';
 
 export interface RealProxy {
   port: number;
   /** Everything the proxy logged so far (squid: its access log; tinyproxy: its output). */
   log(): Promise<string>;
   proc: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-function run(cmd: string, args: string[]): { proc: ChildProcess; output: () => string } {
-  let out = '';
-  // Its own process group: danted forks workers, and cleanup stops the whole group.
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  onCleanup(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      process.kill(-proc.pid!, 'SIGKILL');
-      await exited;
-    }
-  });
-  return { proc, output: () => out };
 }
 
 export async function startSquid(): Promise<RealProxy> {
@@ -78,7 +46,7 @@ export async function startSquid(): Promise<RealProxy> {
       '',
     ].join('\n'),
   );
-  const { proc, output } = run('/usr/sbin/squid', ['-N', '-f', conf]);
+  const { proc, output } = spawnDaemon('/usr/sbin/squid', ['-N', '-f', conf]);
   await waitFor(`squid on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
     (err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
@@ -114,7 +82,7 @@ export async function startTinyproxy(auth?: { user: string; pass: string }): Pro
       '',
     ].join('\n'),
   );
-  const { proc, output } = run('tinyproxy', ['-d', '-c', conf]);
+  const { proc, output } = spawnDaemon('tinyproxy', ['-d', '-c', conf]);
   await waitFor(`tinyproxy on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
     (err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
@@ -153,7 +121,7 @@ export async function startDante(): Promise<RealProxy> {
       '',
     ].join('\n'),
   );
-  const { proc, output } = run('/usr/sbin/danted', ['-f', conf, '-p', join(dir, 'danted.pid')]);
+  const { proc, output } = spawnDaemon('/usr/sbin/danted', ['-f', conf, '-p', join(dir, 'danted.pid')]);
   await waitFor(`danted on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
     (err: Error) => {
       throw new Error(`${err.message}\n${output()}`);
