@@ -48,6 +48,15 @@ test('kustomize base server-postgres: three replicas on a shared store, rolling,
   assert.deepEqual(env.get(serverEnvName('store'))?.['valueFrom'], {
     secretKeyRef: { name: 'sc-server-store', key: 'url' },
   });
+  // The node link: listens on every interface, advertised at the pod's own address, the port exposed.
+  const nodePort = /:(\d+)$/.exec(String(env.get(serverEnvName('node-address'))?.['value']))?.[1];
+  assert.ok(nodePort, 'node-address set');
+  assert.equal(env.get(serverEnvName('node-advertise-address'))?.['value'], `$(POD_IP):${nodePort}`);
+  assert.deepEqual(env.get('POD_IP')?.['valueFrom'], { fieldRef: { fieldPath: 'status.podIP' } });
+  assert.ok(
+    c['ports'].some((p: Obj) => p['name'] === 'node' && String(p['containerPort']) === nodePort),
+    'the node port is a container port',
+  );
   const poolSize = env.get(serverEnvName('store-pool-size'))?.['value'];
   assert.ok(Number(poolSize) >= 1, 'pool size set');
   const passwordFile = String(env.get(serverEnvName('store-password-file'))?.['value']);
@@ -110,6 +119,7 @@ test('helm chart sc-server: postgres is the switch for replicas, the PDB and the
   );
   assert.match(dep, /\{\{- \$pg := eq \.Values\.store\.type "postgres" \}\}/);
   assert.match(dep, /- name: SLUICE_SERVER_STORE\n\s+valueFrom:\n\s+secretKeyRef:/);
+  assert.match(dep, /- name: SLUICE_SERVER_NODE_ADVERTISE_ADDRESS\n\s+value: "\$\(POD_IP\):9443"/);
   assert.match(pvc, /^\{\{- if and \(eq \.Values\.store\.type "embedded"\)/, 'no PVC on postgres');
   assert.match(pdb, /^\{\{- if gt \(int \.Values\.replicaCount\) 1 \}\}\n/);
   assert.match(pdb, /^kind: PodDisruptionBudget$/m);
