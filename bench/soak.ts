@@ -12,7 +12,8 @@
  *   small    GET /bytes/1K (a seed per request), body hash checked
  *   bulk     GET /bytes/8M, hash checked while streaming
  *   upload   PUT 1 MiB to /sha256, the app's hash of what arrived checked
- *   connect  CONNECT to the TLS app, TLS inside (trusting the test CA), GET /bytes/16K, hash checked
+ *   connect  CONNECT to the TLS app, resigned by the server (the default): TLS inside trusting the resigning CA,
+ *            sc verifying the app against the test CA (--cacert-file); GET /bytes/16K, hash checked
  *   ws       a WebSocket through the proxy, three binary messages echoed and compared
  *
  * It reports requests, errors and corrupted bodies per kind, and the RSS of sc-server and of each sc sampled
@@ -23,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import {
@@ -37,6 +39,7 @@ import {
   startTlsApp,
   startWsEcho,
   streamingGet,
+  tempDir,
   testCa,
   wsThroughProxy,
   type ProxyAuth,
@@ -107,11 +110,16 @@ async function main(): Promise<number> {
   const tlsApp = await startTlsApp();
   const ws = await startWsEcho();
   const server: TestServer = await startServer();
+  // CONNECTs are resigned (the default): the browser side trusts the server's resigning CA, sc the app's CA.
+  const resignCa = readFileSync(server.info.resign_ca_cert, 'utf8');
+  const caFile = join(await tempDir('sluice-soak-'), 'test-ca.pem');
+  await writeFile(caFile, ca.caPem);
+  const trust = ['--cacert-file', caFile];
   const clients: TestClient[] = [
-    await startClient(server, { tunnelName: 'soak-a' }),
-    await startClient(server, { tunnelName: 'soak-b' }),
-    await startClient(server, { tunnelName: 'soak-pool', args: ['--tunnel-pool'] }),
-    await startClient(server, { tunnelName: 'soak-pool', args: ['--tunnel-pool'] }),
+    await startClient(server, { tunnelName: 'soak-a', args: trust }),
+    await startClient(server, { tunnelName: 'soak-b', args: trust }),
+    await startClient(server, { tunnelName: 'soak-pool', args: ['--tunnel-pool', ...trust] }),
+    await startClient(server, { tunnelName: 'soak-pool', args: ['--tunnel-pool', ...trust] }),
   ];
   const tunnels = ['soak-a', 'soak-b', 'soak-pool'];
   const auth = (tunnel: string): ProxyAuth => ({ ...server.admin, tunnel });
@@ -163,7 +171,7 @@ async function main(): Promise<number> {
           {
             path: `/bytes/16384?seed=${seed}`,
             headers: { host: tlsApp.host, connection: 'close' },
-            createConnection: () => tls.connect({ socket: raw, servername: 'localhost', ca: ca.caPem }),
+            createConnection: () => tls.connect({ socket: raw, host: '127.0.0.1', ca: resignCa }),
           },
           (res) => {
             const chunks: Buffer[] = [];
