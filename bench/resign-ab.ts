@@ -78,7 +78,9 @@ async function main(): Promise<void> {
       conns.map(async (s) => {
         while (Date.now() < until) {
           const t0 = performance.now();
-          const r = await s.request('/bytes/1024');
+          const r = await s.request('/bytes/1024').catch((err: Error) => {
+            throw new Error(`${mode}, after ${lat.length} requests: ${err.message}`);
+          });
           if (r.status !== 200 || r.body.length !== 1024) throw new Error(`${mode}: ${r.status} ${r.body}`);
           lat.push(performance.now() - t0);
         }
