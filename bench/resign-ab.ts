@@ -78,7 +78,9 @@ async function main(): Promise<void> {
       conns.map(async (s) => {
         while (Date.now() < until) {
           const t0 = performance.now();
-          const r = await s.request('/bytes/1024');
+          const r = await s.request('/bytes/1024').catch((err: Error) => {
+            throw new Error(`${mode}, after ${lat.length} requests: ${err.message}`);
+          });
           if (r.status !== 200 || r.body.length !== 1024) throw new Error(`${mode}: ${r.status} ${r.body}`);
           lat.push(performance.now() - t0);
         }
@@ -112,6 +114,15 @@ async function main(): Promise<void> {
     for (const m of order) out[m].small.push(await small(m));
     for (const m of order) out[m].bulk.push(await bulk(m));
     load.push(loadavg()[0]!);
+    // Each round as it ends (stderr), so a run cut short still shows what it measured.
+    console.error(
+      JSON.stringify({
+        round: r + 1,
+        load: load.at(-1),
+        resign: { small: out.resign.small.at(-1), bulk: out.resign.bulk.at(-1) },
+        passthrough: { small: out.passthrough.small.at(-1), bulk: out.passthrough.bulk.at(-1) },
+      }),
+    );
   }
   const summary = Object.fromEntries(
     (['resign', 'passthrough'] as const).map((m) => [

@@ -75,6 +75,8 @@ export async function tlsThroughConnect(
           },
         );
         req.on('error', reject);
+        // Every wait has a timeout (test/kit/README.md).
+        req.setTimeout(20_000, () => req.destroy(new Error(`${path} through ${target}: no answer in 20 s`)));
         req.end(opts.body);
       });
     },

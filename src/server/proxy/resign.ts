@@ -115,6 +115,14 @@ export function createResignServer<C>(deps: ResignServerDeps<C>): ResignServer<C
             ALPNProtocols: ['http/1.1'],
           });
           sockets.add(secure);
+          // A browser that never completes the handshake is closed like one whose request head is late.
+          const handshake = setTimeout(() => {
+            secure.destroy();
+            socket.destroy();
+          }, deps.headerTimeoutMs);
+          handshake.unref();
+          secure.once('secure', () => clearTimeout(handshake));
+          secure.once('close', () => clearTimeout(handshake));
           secure.on('error', () => socket.destroy());
           secure.once('close', () => {
             sockets.delete(secure);

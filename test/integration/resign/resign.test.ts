@@ -17,6 +17,8 @@ import {
   cleanup,
   rest,
   SERVER_MAIN,
+  connectThroughProxy,
+  within,
   closed,
   onCleanup,
   startClient,
@@ -219,4 +221,21 @@ test('the CA a browser must trust: server.json, the public REST endpoint and sc-
     server.dataDir,
   ]);
   assert.equal(cli.stdout.trim(), pem.trim());
+});
+
+test('a browser that never starts its TLS inside a resigned CONNECT is closed after --proxy-header-timeout', async () => {
+  const app = await startTlsApp();
+  const server = await startServer({ args: ['--proxy-header-timeout', '1s'] });
+  await startClient(server, { tunnelName: 'silent' });
+  const raw = await connectThroughProxy(server, `localhost:${app.port}`, auth(server, 'silent'));
+  raw.resume();
+  await within(
+    new Promise<void>((resolve) => {
+      raw.once('end', () => resolve());
+      raw.once('close', () => resolve());
+    }),
+    15_000,
+    'the silent CONNECT to be closed',
+  );
+  assert.equal(raw.bytesRead > 0, true, 'it was answered 200 first');
 });
