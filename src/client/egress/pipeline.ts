@@ -654,16 +654,25 @@ export class Exchange {
     if (this.done) return;
     this.tx.rec?.responseData(chunk);
     if (!this.down.body(chunk)) {
-      const socket = this.conn?.socket;
-      if (!socket) return;
-      socket.pause();
-      this.down.onDrain(() => socket.resume());
+      const conn = this.conn;
+      if (!conn) return;
+      conn.socket.pause();
+      // Only while this exchange still reads from the connection: once the response has ended, the connection
+      // may already carry another exchange, which must not be resumed by this downstream's drain.
+      this.down.onDrain(() => {
+        if (!this.done) conn.socket.resume();
+      });
     }
   }
 
   end(conn: TargetConnection): void {
     if (this.done) return;
     this.done = true;
+    // The last body chunk may have filled the downstream and paused the target socket; a downstream that ends
+    // right after (an HTTP/2 stream being ended) never emits 'drain', so resume here: a kept-alive connection
+    // left paused would never read the next exchange's response (the resigned-CONNECT stall), nor the target's
+    // close while idle.
+    conn.socket.resume();
     // A response that ends before its request body did leaves the target reading a body nobody sends.
     if (conn.reusable && this.ended && !conn.closed) this.pool.give(conn);
     else conn.destroy();
