@@ -31,7 +31,7 @@ import { registerAdminRoutes } from './rest/admin-routes.js';
 import { secureDataDir } from './store/sqlite-store.js';
 import { describeStore, openStore, type StoreConfig } from './store/open.js';
 import { StoreHealth } from './store/health.js';
-import { StoreUnavailableError } from './store/types.js';
+import { StoreUnavailableError, type Store } from './store/types.js';
 import { TunnelService } from './tunnels/tunnel-service.js';
 import { createConsoleStatic, registerConsoleRoutes, sessionAuthenticator } from './console/console.js';
 import { ConsoleSessions } from './console/session.js';
@@ -251,7 +251,34 @@ export async function startServer(cfg: ServerConfig, log: Logger): Promise<Runni
       'cluster mode (--node-address) needs a shared store: --store postgres://... (the embedded store cannot be ' +
         'shared by several nodes)',
     );
-  const store = await openStore(storeCfg, dataDir, log.child('store'));
+  // While a shared store cannot be reached at start, the REST address answers the probes (decision 0014): /healthz
+  // 200, /readyz and every other path 503 store_unavailable; the real listeners take the address once it opens.
+  let probes: https.Server | null = null;
+  const answerProbes = async (): Promise<void> => {
+    const cert = cfg.tls ?? { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+    probes = https.createServer(
+      { cert: cert.certPem, key: cert.keyPem, minVersion: 'TLSv1.2' },
+      (req, res) => {
+        if (req.url === '/healthz' || req.url === '/liveness') {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end('OK');
+          return;
+        }
+        res.writeHead(503, { 'content-type': 'text/plain', 'x-sluice-error': 'store_unavailable' });
+        res.end('store unavailable\n');
+      },
+    );
+    const at = await listen(probes, cfg.rest);
+    log.warn('answering probes while the store is unavailable', {
+      address: formatAddress(at.address, at.port),
+    });
+  };
+  let store: Store;
+  try {
+    store = await openStore(storeCfg, dataDir, log.child('store'), answerProbes);
+  } finally {
+    if (probes) await close(probes);
+  }
   log.info('opened store', { store: await describeStore(storeCfg, dataDir) });
   const storeHealth = new StoreHealth(store, log.child('store'));
   const secret = await loadOrCreateSecret(dataDir);

@@ -36,7 +36,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * refused). A shared one that cannot be reached is retried with backoff (1 s doubling to 15 s) for
  * `startRetryMs`, each failure logged, then StoreUnavailableError.
  */
-export async function openStore(cfg: StoreConfig, dataDir: string, log: Logger): Promise<Store> {
+export async function openStore(
+  cfg: StoreConfig,
+  dataDir: string,
+  log: Logger,
+  /** Called once, on the first failure that will be retried (run.ts then answers probes meanwhile). */
+  onRetrying?: () => Promise<void>,
+): Promise<Store> {
   if (!isSharedStore(cfg.url)) return openSqliteStore(dataDir, { exclusive: true });
   const { openPostgresStore } = await import('./postgres-store.js');
   const deadline = Date.now() + (cfg.startRetryMs ?? 0);
@@ -56,6 +62,9 @@ export async function openStore(cfg: StoreConfig, dataDir: string, log: Logger):
       if (left <= 0) throw err;
       const wait = Math.min(delay, left);
       log.warn('store unavailable, retrying', { error: err.message, retry_in_ms: wait });
+      const first = onRetrying;
+      onRetrying = undefined;
+      await first?.();
       await sleep(wait);
       delay = Math.min(delay * 2, 15_000);
     }

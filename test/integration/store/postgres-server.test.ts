@@ -194,6 +194,69 @@ describe('sc-server on PostgreSQL', { skip: postgresMissing() }, () => {
     assert.ok(!missing.logs().includes(PASSWORD));
   });
 
+  test('while the database is down at start, the REST address answers readiness 503, then the server starts', async () => {
+    const pg = await startPostgres();
+    const url = await pg.newDatabase('late');
+    await pg.stop();
+    const dir = await tempDir('sluice-pg-late-');
+    const data = join(dir, 'data');
+    const p = new NodeProcess(
+      'sc-server',
+      SERVER_MAIN,
+      [
+        'start',
+        '--data-dir',
+        data,
+        ...['--rest-address', '--edge-address', '--proxy-address'].flatMap((f) => [f, '127.0.0.1:0']),
+        ...['--store', url, '--store-start-retry', '2m'],
+      ],
+      cleanEnv(),
+    );
+    const port = (
+      await p.waitForLog(/answering probes while the store is unavailable address="?127\.0\.0\.1:(\d+)/)
+    )[1]!;
+    const ca = readFileSync(join(data, 'ca.pem'), 'utf8');
+    const get = (path: string): Promise<{ status: number; error: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port, path, ca, timeout: 15_000 }, (res) => {
+            res.resume();
+            resolve({
+              status: res.statusCode ?? 0,
+              error: res.headers['x-sluice-error'] as string | undefined,
+            });
+          })
+          .on('error', reject);
+      });
+    assert.deepEqual(await get('/readyz'), { status: 503, error: 'store_unavailable' });
+    assert.equal((await get('/healthz')).status, 200, 'alive: no restart loop');
+    assert.deepEqual(await get('/rest/v1/admin/tunnels'), { status: 503, error: 'store_unavailable' });
+    // The database comes back: the server opens it and starts for real (server.json written), ready.
+    await pg.start();
+    const info = await waitFor(
+      'server.json',
+      () => {
+        try {
+          return JSON.parse(readFileSync(join(data, 'server.json'), 'utf8')) as { rest_url: string };
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+      () => p.logs(),
+    );
+    const ready = await new Promise<number>((resolve, reject) => {
+      https
+        .get(`${new URL(info.rest_url).origin}/readyz`, { ca, timeout: 15_000 }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    assert.equal(ready, 200);
+    assert.equal((await p.stop()).code, 0);
+  });
+
   test('no acknowledged write is lost when the database stops and starts under a stream of writes', async () => {
     const pg = await startPostgres();
     const url = await pg.newDatabase('writes');
