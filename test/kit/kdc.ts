@@ -7,13 +7,14 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { onCleanup, tempDir, waitFor } from './cleanup.js';
 import { freePort, listening, spawnDaemon } from './daemon.js';
+import { startSquid } from './proxies.js';
 
 const SBIN = ['/usr/sbin', '/usr/bin'];
 const tool = (name: string): string | undefined => SBIN.map((d) => join(d, name)).find((p) => existsSync(p));
@@ -180,47 +181,27 @@ export interface NegotiateProxy {
  * HTTP/localhost@REALM, with a replay cache) and reaches 127.0.0.1 destinations only.
  */
 export async function startNegotiateSquid(kdc: Kdc, keytab: string): Promise<NegotiateProxy> {
-  const dir = await tempDir('sluice-krb-squid-');
-  await chmod(dir, 0o755);
-  const logs = join(dir, 'logs');
-  await mkdir(logs);
-  await chmod(logs, 0o777);
-  const kt = join(dir, 'http.keytab');
-  await copyFile(keytab, kt);
-  await chmod(kt, 0o644);
-  const port = await freePort();
-  const conf = join(dir, 'squid.conf');
-  await writeFile(
-    conf,
-    [
-      `http_port 127.0.0.1:${port}`,
-      `auth_param negotiate program ${NEGOTIATE_HELPER} -k ${kt} -s HTTP/localhost@${kdc.realm} -c ${logs}`,
-      'auth_param negotiate children 2 startup=1 idle=1',
-      'auth_param negotiate keep_alive on',
-      'acl loopsrc src 127.0.0.1/32',
-      'acl loopdst dst 127.0.0.1/32',
-      'acl kerberos proxy_auth REQUIRED',
-      'http_access deny !loopsrc',
-      'http_access deny !loopdst',
-      'http_access allow kerberos',
-      'http_access deny all',
-      'cache deny all',
-      `access_log stdio:${join(logs, 'access.log')}`,
-      `cache_log ${join(logs, 'cache.log')}`,
-      `pid_filename ${join(logs, 'squid.pid')}`,
-      'pinger_enable off',
-      'shutdown_lifetime 0 seconds',
-      'dns_nameservers 127.0.0.1',
-      `coredump_dir ${logs}`,
-      '',
-    ].join('\n'),
-  );
-  const { output } = spawnDaemon('/usr/sbin/squid', ['-N', '-f', conf], {
-    ...process.env,
-    KRB5_CONFIG: kdc.krb5Conf,
+  const squid = await startSquid({
+    env: { ...process.env, KRB5_CONFIG: kdc.krb5Conf },
+    access: async (dir, logs) => {
+      const kt = join(dir, 'http.keytab');
+      await copyFile(keytab, kt);
+      await chmod(kt, 0o644);
+      return [
+        `auth_param negotiate program ${NEGOTIATE_HELPER} -k ${kt} -s HTTP/localhost@${kdc.realm} -c ${logs}`,
+        'auth_param negotiate children 2 startup=1 idle=1',
+        'auth_param negotiate keep_alive on',
+        'acl loopsrc src 127.0.0.1/32',
+        'acl loopdst dst 127.0.0.1/32',
+        'acl kerberos proxy_auth REQUIRED',
+        'http_access deny !loopsrc',
+        'http_access deny !loopdst',
+        'http_access allow kerberos',
+        'http_access deny all',
+      ];
+    },
   });
-  await waitFor(`squid on ${port}`, async () => (await listening(port)) || undefined, 30_000, output);
-  return { port, log: () => readFile(join(logs, 'access.log'), 'utf8').catch(() => '') };
+  return { port: squid.port, log: () => squid.log() };
 }
 
 /** What reached a Negotiate origin. */

@@ -18,7 +18,19 @@ export interface RealProxy {
   proc: ChildProcess;
 }
 
-export async function startSquid(): Promise<RealProxy> {
+export interface SquidOptions {
+  /**
+   * squid's access rules (acl, auth_param and http_access lines) in place of the default, loopback clients to
+   * loopback destinations only; given squid's own directory and its logs directory (for files the rules name).
+   * They must keep destinations on loopback.
+   */
+  access?: (dir: string, logs: string) => Promise<string[]>;
+  /** squid's environment (its helpers inherit it). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** squid as a forward proxy on a free loopback port; its access log in a file. */
+export async function startSquid(opts: SquidOptions = {}): Promise<RealProxy> {
   const dir = await tempDir('sluice-squid-');
   // squid started by root writes as user proxy: the temp dir must be traversable and its own dir writable.
   await chmod(dir, 0o755);
@@ -26,15 +38,20 @@ export async function startSquid(): Promise<RealProxy> {
   await mkdir(logs);
   await chmod(logs, 0o777);
   const port = await freePort();
+  const access = opts.access
+    ? await opts.access(dir, logs)
+    : [
+        'acl loopsrc src 127.0.0.1/32',
+        'acl loopdst dst 127.0.0.1/32',
+        'http_access allow loopsrc loopdst',
+        'http_access deny all',
+      ];
   const conf = join(dir, 'squid.conf');
   await writeFile(
     conf,
     [
       `http_port 127.0.0.1:${port}`,
-      'acl loopsrc src 127.0.0.1/32',
-      'acl loopdst dst 127.0.0.1/32',
-      'http_access allow loopsrc loopdst',
-      'http_access deny all',
+      ...access,
       'cache deny all',
       `access_log stdio:${join(logs, 'access.log')}`,
       `cache_log ${join(logs, 'cache.log')}`,
@@ -46,12 +63,8 @@ export async function startSquid(): Promise<RealProxy> {
       '',
     ].join('\n'),
   );
-  const { proc, output } = spawnDaemon('/usr/sbin/squid', ['-N', '-f', conf]);
-  await waitFor(`squid on ${port}`, async () => (await listening(port)) || undefined, 30_000).catch(
-    (err: Error) => {
-      throw new Error(`${err.message}\n${output()}`);
-    },
-  );
+  const { proc, output } = spawnDaemon('/usr/sbin/squid', ['-N', '-f', conf], opts.env);
+  await waitFor(`squid on ${port}`, async () => (await listening(port)) || undefined, 30_000, output);
   return {
     port,
     proc,
