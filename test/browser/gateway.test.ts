@@ -22,7 +22,7 @@ import {
   startPostgres,
   waitFor,
 } from '../kit/index.js';
-import { makeNamespaces, NsProcess, runIn, type Namespaces } from './netns.js';
+import { makeNamespaces, NsProcess, runIn, serverInfo, type Namespaces } from './netns.js';
 
 after(cleanup);
 
@@ -215,22 +215,8 @@ before(async () => {
     ],
     { ...process.env, SC_ADMIN_USERNAME: 'admin', SC_ADMIN_ACCESS_KEY: adminKey },
   );
-  const info = await waitFor(
-    'server.json',
-    async () => {
-      try {
-        return JSON.parse(await readFile(join(data, 'server.json'), 'utf8')) as {
-          rest_url: string;
-          ca_cert: string;
-        };
-      } catch {
-        return undefined;
-      }
-    },
-    30_000,
-    () => server.describe(),
-  );
-  const restPort = Number(/:(\d+)\/rest/.exec(info.rest_url)![1]);
+  const info = await serverInfo(data, () => server.describe());
+  const restPort = info.restPort;
   env = {
     ns,
     dir,

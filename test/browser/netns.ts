@@ -6,7 +6,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { onCleanup, trackChild, within } from '../kit/index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { onCleanup, trackChild, waitFor, within } from '../kit/index.js';
 
 export interface Namespaces {
   priv: string;
@@ -129,4 +131,30 @@ export async function runIn(
   const p = new NsProcess(cmd, ns, cmd, args, env);
   const exit = await within(p.exited, timeoutMs, `${cmd} to finish`, () => p.describe());
   return { code: exit.code, out: p.logs() };
+}
+
+/** What the browser tests read of a server's server.json. */
+export interface NsServerInfo {
+  rest_url: string;
+  proxy_address: string;
+  ca_cert: string;
+  /** The port of rest_url. */
+  restPort: number;
+}
+
+/** Waits for the server.json an sc-server writes into `dataDir` once it listens (30 s, then `describe()`). */
+export function serverInfo(dataDir: string, describe: () => string): Promise<NsServerInfo> {
+  return waitFor(
+    'server.json',
+    async () => {
+      try {
+        const info = JSON.parse(await readFile(join(dataDir, 'server.json'), 'utf8')) as NsServerInfo;
+        return { ...info, restPort: Number(/:(\d+)\/rest/.exec(info.rest_url)![1]) };
+      } catch {
+        return undefined;
+      }
+    },
+    30_000,
+    describe,
+  );
 }

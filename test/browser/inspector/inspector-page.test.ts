@@ -7,20 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import {
-  cleanup,
-  CLIENT_MAIN,
-  randomKey,
-  ROOT,
-  SERVER_MAIN,
-  tempDir,
-  testCa,
-  waitFor,
-} from '../../kit/index.js';
-import { makeNamespaces, NsProcess, runIn } from '../netns.js';
+import { cleanup, CLIENT_MAIN, randomKey, ROOT, SERVER_MAIN, tempDir, testCa } from '../../kit/index.js';
+import { makeNamespaces, NsProcess, runIn, serverInfo } from '../netns.js';
 
 after(cleanup);
 
@@ -61,23 +52,8 @@ test('the inspector page: live list, detail from the keyboard with masked header
     ],
     { ...process.env, SC_ADMIN_USERNAME: 'admin', SC_ADMIN_ACCESS_KEY: adminKey },
   );
-  const info = await waitFor(
-    'server.json',
-    async () => {
-      try {
-        return JSON.parse(await readFile(join(data, 'server.json'), 'utf8')) as {
-          rest_url: string;
-          proxy_address: string;
-          ca_cert: string;
-        };
-      } catch {
-        return undefined;
-      }
-    },
-    30_000,
-    () => server.describe(),
-  );
-  const restPort = Number(/:(\d+)\/rest/.exec(info.rest_url)![1]);
+  const info = await serverInfo(data, () => server.describe());
+  const restPort = info.restPort;
   const proxy = `http://${info.proxy_address}`;
 
   const ca = await testCa();
